@@ -1,0 +1,171 @@
+// A Hugging Face tokenizer (tokenizer.json + tokenizer_config.json) for Hone, over
+// @huggingface/tokenizers (encoding/decoding) and @huggingface/jinja (chat templates), with the
+// defaults of Python transformers 5 where the two differ, so ids and text match the reference.
+import { Tokenizer } from '@huggingface/tokenizers';
+import { Template } from '@huggingface/jinja';
+
+export class TokenizerError extends Error {
+  constructor(
+    detail: string,
+    readonly file: string,
+    readonly field?: string,
+  ) {
+    super(`${file}${field ? ` (field "${field}")` : ''}: ${detail}`);
+    this.name = 'TokenizerError';
+  }
+}
+
+type Json = Record<string, unknown>;
+
+export interface ChatMessage {
+  role: string;
+  content: string;
+}
+
+const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function parseJsonObject(text: string, file: string): Json {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new TokenizerError(`is not valid JSON (${(e as Error).message})`, file);
+  }
+  if (!isObject(json)) throw new TokenizerError('is not a JSON object', file);
+  return json;
+}
+
+/**
+ * Checks the parts of tokenizer.json the library dereferences without checking, so a broken file
+ * gets an error naming the field rather than "Cannot read properties of undefined".
+ */
+function checkTokenizerJson(json: Json): void {
+  const file = 'tokenizer.json';
+  const model = json['model'];
+  if (!isObject(model)) throw new TokenizerError('is missing or not an object; this file does not describe a tokenizer', file, 'model');
+  const type = model['type'];
+  const known = ['BPE', 'WordPiece', 'Unigram'];
+  if (type !== undefined && !known.includes(type as string)) {
+    throw new TokenizerError(`model type ${JSON.stringify(type)} is not supported (supported: ${known.join(', ')})`, file, 'model.type');
+  }
+  if (type === 'Unigram' ? !Array.isArray(model['vocab']) : !isObject(model['vocab'])) {
+    throw new TokenizerError(`is missing or malformed for a ${type ?? 'tokenizer'} model`, file, 'model.vocab');
+  }
+  if (type === 'BPE' && !Array.isArray(model['merges'])) throw new TokenizerError('must be a list for a BPE model', file, 'model.merges');
+  if (json['added_tokens'] !== undefined && !Array.isArray(json['added_tokens'])) {
+    throw new TokenizerError('must be a list', file, 'added_tokens');
+  }
+}
+
+/** bos_token / eos_token in tokenizer_config.json: a string or an AddedToken object `{content}`. */
+function tokenText(config: Json, key: string): string | null {
+  const value = config[key];
+  if (typeof value === 'string') return value;
+  if (isObject(value) && typeof value['content'] === 'string') return value['content'];
+  return null;
+}
+
+/** chat_template: a string, or a list of named templates of which "default" is the one used. */
+function chatTemplateOf(config: Json): string | null {
+  const value = config['chat_template'];
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value)) {
+    const named = value.find((t) => isObject(t) && t['name'] === 'default') ?? value[0];
+    if (isObject(named) && typeof named['template'] === 'string') return named['template'];
+  }
+  if (value !== undefined && value !== null) {
+    throw new TokenizerError('must be a template string or a list of {name, template}', 'tokenizer_config.json', 'chat_template');
+  }
+  return null;
+}
+
+export class HoneTokenizer {
+  /** ids run 0 … vocabSize − 1 (added tokens included); the embedding needs at least this many rows */
+  readonly vocabSize: number;
+  readonly bosTokenId: number | null;
+  readonly eosTokenId: number | null;
+  readonly chatTemplate: string | null;
+  private compiledTemplate: Template | null = null;
+
+  private constructor(
+    private readonly tokenizer: Tokenizer,
+    private readonly config: Json,
+  ) {
+    let maxId = -1;
+    for (const id of tokenizer.get_vocab(true).values()) maxId = Math.max(maxId, id);
+    this.vocabSize = maxId + 1;
+    this.bosTokenId = this.idOf(tokenText(config, 'bos_token'));
+    this.eosTokenId = this.idOf(tokenText(config, 'eos_token'));
+    this.chatTemplate = chatTemplateOf(config);
+  }
+
+  /** Throws TokenizerError naming the file (and field where known) for anything unusable. */
+  static fromJson(tokenizerJson: string, tokenizerConfigJson?: string): HoneTokenizer {
+    const json = parseJsonObject(tokenizerJson, 'tokenizer.json');
+    checkTokenizerJson(json);
+    const config = tokenizerConfigJson === undefined ? {} : parseJsonObject(tokenizerConfigJson, 'tokenizer_config.json');
+    // The library requires these keys to exist; files written by other tools may leave out the empty ones.
+    const complete: Json = { normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, added_tokens: [], ...json };
+    // transformers ≥ 4.45 no longer "cleans up" spaces before punctuation unless the config asks;
+    // the JS library still defaults to doing it.
+    const libraryConfig: Json = { ...config, clean_up_tokenization_spaces: config['clean_up_tokenization_spaces'] === true };
+    let tokenizer: Tokenizer;
+    try {
+      tokenizer = new Tokenizer(complete, libraryConfig);
+    } catch (e) {
+      throw new TokenizerError(`cannot be loaded: ${(e as Error).message}`, 'tokenizer.json');
+    }
+    return new HoneTokenizer(tokenizer, config);
+  }
+
+  private idOf(token: string | null): number | null {
+    return token === null ? null : (this.tokenizer.token_to_id(token) ?? null);
+  }
+
+  /** Token ids of `text`; addSpecialTokens (default true, as in transformers) applies the post-processor (e.g. Llama's <s>). */
+  encode(text: string, opts: { addSpecialTokens?: boolean } = {}): number[] {
+    return this.tokenizer.encode(text, { add_special_tokens: opts.addSpecialTokens ?? true }).ids;
+  }
+
+  decode(ids: number[], opts: { skipSpecialTokens?: boolean } = {}): string {
+    if (ids.length === 0) return ''; // the library throws on []
+    return this.tokenizer.decode(ids, { skip_special_tokens: opts.skipSpecialTokens ?? false });
+  }
+
+  /** The token text of one id (undefined outside the vocabulary). */
+  idToToken(id: number): string | undefined {
+    return this.tokenizer.id_to_token(id);
+  }
+
+  /** Renders the chat template as transformers' apply_chat_template(tokenize=False) does. */
+  applyChatTemplate(messages: ChatMessage[], opts: { addGenerationPrompt?: boolean } = {}): string {
+    if (this.chatTemplate === null) {
+      throw new TokenizerError(
+        'has no chat template; choose a prompt template for this model instead, or use a model that ships one',
+        'tokenizer_config.json',
+        'chat_template',
+      );
+    }
+    if (this.compiledTemplate === null) {
+      try {
+        this.compiledTemplate = new Template(this.chatTemplate);
+      } catch (e) {
+        throw new TokenizerError(`cannot be parsed: ${(e as Error).message}`, 'tokenizer_config.json', 'chat_template');
+      }
+    }
+    const specialTokens: Json = {};
+    for (const key of ['bos_token', 'eos_token', 'unk_token', 'pad_token']) {
+      const text = tokenText(this.config, key);
+      if (text !== null) specialTokens[key] = text;
+    }
+    try {
+      return this.compiledTemplate.render({
+        ...specialTokens,
+        messages: messages.map((m) => ({ role: m.role, content: m.content })),
+        add_generation_prompt: opts.addGenerationPrompt ?? false,
+      });
+    } catch (e) {
+      throw new TokenizerError(`failed while rendering: ${(e as Error).message}`, 'tokenizer_config.json', 'chat_template');
+    }
+  }
+}
