@@ -1,0 +1,75 @@
+// `npm run --silent hone -- <command> …`: Hone's core from the command line.
+// stdout carries exactly one JSON document; anything else (tfjs banners, warnings) goes to stderr.
+import { parseArgs, UsageError, required, type ParsedArgs } from './args';
+
+const HELP = `usage: npm run --silent hone -- <command> [options]   (all commands take --backend cpu|wasm, default wasm)
+  tokenize --model DIR --text STR                       → {"ids":[…]}
+  decode   --model DIR --ids 1,2,3                      → {"text":"…"}
+  logits   --model DIR --input REQ.json --out OUT.safetensors
+  generate --model DIR --prompt-ids 1,2,3 [--max-new-tokens N --greedy --temperature T --top-k K --top-p P --repetition-penalty R --seed S]
+  metrics  --file CASES.json                            → [result, …]
+  import   FILE [--format alpaca|dolly|sharegpt|messages|sni|csv|text|auto] --out OUT.jsonl`;
+
+type Command = (args: ParsedArgs) => Promise<unknown>;
+
+const commands: Record<string, { needsTf: boolean; run: Command }> = {
+  tokenize: { needsTf: false, run: async (a) => (await import('./commands/model')).tokenizeCommand(a) },
+  decode: { needsTf: false, run: async (a) => (await import('./commands/model')).decodeCommand(a) },
+  logits: { needsTf: true, run: async (a) => (await import('./commands/model')).logitsCommand(a) },
+  generate: { needsTf: true, run: async (a) => (await import('./commands/model')).generateCommand(a) },
+  metrics: { needsTf: false, run: async (a) => (await import('./commands/metrics')).metricsCommand(required(a, 'file')) },
+  import: {
+    needsTf: false,
+    run: async (a) => {
+      const file = a.positional[0];
+      if (!file) throw new UsageError('import: give the file to import, e.g. `import data.jsonl --out out.jsonl`');
+      const { importCommand } = await import('./commands/import');
+      const result = await importCommand({ file, format: a.flags.get('format'), out: required(a, 'out') });
+      if (result.errors.length > 0) {
+        process.stdout.write(JSON.stringify(result) + '\n');
+        throw new Error(`import: ${result.errors.length} error(s), nothing written; first: ${describe(result.errors[0])}`);
+      }
+      return result;
+    },
+  },
+};
+
+function describe(error: { line?: number; record?: number; field?: string; message: string }): string {
+  const where = [error.line !== undefined ? `line ${error.line}` : '', error.record !== undefined ? `record ${error.record}` : '', error.field ? `field "${error.field}"` : '']
+    .filter(Boolean)
+    .join(', ');
+  return where ? `${where}: ${error.message}` : error.message;
+}
+
+async function main(argv: string[]): Promise<number> {
+  // Keep stdout for the JSON answer: libraries that log (tfjs's Node banner) are sent to stderr.
+  console.log = (...parts: unknown[]) => console.error(...parts);
+  console.warn = (...parts: unknown[]) => console.error(...parts);
+  console.info = (...parts: unknown[]) => console.error(...parts);
+
+  const args = parseArgs(argv);
+  if (!args.command || args.switches.has('help')) {
+    process.stderr.write(HELP + '\n');
+    return args.command ? 0 : 2;
+  }
+  const command = commands[args.command];
+  if (!command) throw new UsageError(`unknown command "${args.command}" (known: ${Object.keys(commands).join(', ')})`);
+  if (command.needsTf || args.flags.has('backend')) {
+    const backend = args.flags.get('backend') ?? 'wasm';
+    if (backend !== 'cpu' && backend !== 'wasm') throw new UsageError(`--backend must be cpu or wasm, got "${backend}"`);
+    const { setNodeBackend } = await import('./node-backend');
+    await setNodeBackend(backend);
+  }
+  const result = await command.run(args);
+  process.stdout.write(JSON.stringify(result) + '\n');
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`hone: ${message.split('\n')[0]}\n`);
+    process.exit(error instanceof UsageError ? 2 : 1);
+  },
+);

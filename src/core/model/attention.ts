@@ -1,0 +1,165 @@
+// Causal self-attention for both families, with a key/value cache and the PEFT hooks.
+// GPT-2 follows transformers' GPT2Attention (one c_attn projection split into q, k, v);
+// Llama/Qwen2 follow LlamaAttention (separate projections, RoPE in the rotate_half convention,
+// grouped-query attention by repeating key/value heads as repeat_kv does).
+import * as tf from '@tensorflow/tfjs';
+import { linear, type BlockContext } from './blocks';
+
+/** A large negative added to masked scores: exp() of it is 0 in float32, and it stays finite. */
+export const MASKED = -1e9;
+
+/** What every layer's attention shares in one forward pass. */
+export interface AttentionInputs {
+  /** additive mask [B, 1, T, S] (0 = attend, MASKED = not), or null when nothing is masked */
+  maskBias: tf.Tensor4D | null;
+  /** RoPE tables [B, 1, T, hd] for the current tokens; null for GPT-2 */
+  rope: RopeTables | null;
+}
+
+/** The keys and values one layer attends over: the past plus the current tokens, before repeat_kv. */
+export interface LayerKV {
+  key: tf.Tensor4D; // [B, nKv, S, hd]
+  value: tf.Tensor4D; // [B, nKv, S, hd]
+}
+
+/**
+ * Additive attention mask [B, 1, T, S] for T new tokens after `pastLength` cached ones.
+ * A key is visible when it is not in the future (causal) and its attentionMask entry is 1
+ * (HF semantics: the mask covers past and current keys, so left and right padding both work).
+ */
+export function buildMaskBias(batch: number, pastLength: number, newTokens: number, attentionMask: tf.Tensor2D | undefined): tf.Tensor4D | null {
+  const total = pastLength + newTokens;
+  // One new token with nothing padded sees every key: no mask needed (the common decoding step).
+  if (!attentionMask && newTokens === 1) return null;
+  if (attentionMask && (attentionMask.shape[0] !== batch || attentionMask.shape[1] !== total)) {
+    throw new Error(
+      `Decoder.forward: attentionMask is [${attentionMask.shape}] but must be [${batch}, ${total}] ` +
+        `(batch, past length ${pastLength} + new tokens ${newTokens})`,
+    );
+  }
+  return tf.tidy(() => {
+    const queryPositions = tf.range(pastLength, total, 1, 'int32').reshape([newTokens, 1]); // [T, 1]
+    const keyPositions = tf.range(0, total, 1, 'int32').reshape([1, total]); // [1, S]
+    let visible = tf.lessEqual(keyPositions, queryPositions).reshape([1, 1, newTokens, total]); // [1, 1, T, S]
+    if (attentionMask) {
+      const notPadding = tf.cast(attentionMask, 'bool').reshape([batch, 1, 1, total]); // [B, 1, 1, S]
+      visible = tf.logicalAnd(visible, notPadding); // [B, 1, T, S]
+    }
+    const bias = tf.mul(tf.sub(1, tf.cast(visible, 'float32')), MASKED); // [B|1, 1, T, S]
+    return tf.broadcastTo(bias, [batch, 1, newTokens, total]) as tf.Tensor4D; // [B, 1, T, S]
+  });
+}
+
+/** cos and sign-folded sin of the RoPE angles, [B, 1, T, hd] each (see applyRope). */
+export interface RopeTables {
+  cos: tf.Tensor4D;
+  signedSin: tf.Tensor4D;
+}
+
+/** RoPE angle tables for `positionIds` [B, T]: angles position · θ^(−2i/hd), each half repeated. */
+export function ropeTables(invFreq: tf.Tensor1D, positionIds: tf.Tensor2D): RopeTables {
+  return tf.tidy(() => {
+    const [batch, time] = positionIds.shape;
+    const freqs = tf.mul(tf.cast(positionIds, 'float32').reshape([batch, 1, time, 1]), invFreq); // [B, 1, T, hd/2]
+    const sin = tf.sin(freqs); // [B, 1, T, hd/2]
+    return {
+      cos: tf.cos(tf.concat([freqs, freqs], -1)) as tf.Tensor4D, // [B, 1, T, hd]
+      signedSin: tf.concat([tf.neg(sin), sin], -1) as tf.Tensor4D, // [B, 1, T, hd]
+    };
+  });
+}
+
+/** HF's inv_freq = 1 / θ^(arange(0, hd, 2) / hd), in float32 as torch computes it. */
+export function ropeInverseFrequencies(headDim: number, theta: number): Float32Array {
+  const half = headDim / 2;
+  const out = new Float32Array(half);
+  for (let i = 0; i < half; i++) out[i] = 1 / Math.fround(Math.pow(theta, Math.fround((2 * i) / headDim)));
+  return out;
+}
+
+/**
+ * HF's apply_rotary_pos_emb: x·cos + rotate_half(x)·sin with rotate_half([x1, x2]) = [−x2, x1].
+ * The minus sign is folded into the table once per forward (signedSin = [−sin, sin]), so each
+ * layer only swaps the halves: [x2, x1]·signedSin = [−x2·sin, x1·sin], the same numbers.
+ */
+function applyRope(x: tf.Tensor4D, rope: RopeTables): tf.Tensor4D {
+  const [x1, x2] = tf.split(x, 2, -1); // [B, h, T, hd/2] each
+  const swapped = tf.concat([x2, x1], -1); // [B, h, T, hd]
+  return tf.add(tf.mul(x, rope.cos), tf.mul(swapped, rope.signedSin)) as tf.Tensor4D; // [B, h, T, hd]
+}
+
+/** token rows [B·T, h·hd] → heads [B, h, T, hd] (one token: the transpose is only a reshape) */
+function splitHeads(x: tf.Tensor, batch: number, time: number, heads: number, headDim: number): tf.Tensor4D {
+  if (time === 1) return x.reshape([batch, heads, 1, headDim]);
+  return x.reshape([batch, time, heads, headDim]).transpose([0, 2, 1, 3]) as tf.Tensor4D;
+}
+
+/** heads [B, h, T, hd] → token rows [B·T, h·hd] */
+function mergeHeads(x: tf.Tensor4D): tf.Tensor2D {
+  const [batch, heads, time, headDim] = x.shape;
+  const tokensFirst = time === 1 ? x : x.transpose([0, 2, 1, 3]); // [B, T, h, hd]
+  return tokensFirst.reshape([batch * time, heads * headDim]);
+}
+
+/** repeat_kv: [B, nKv, S, hd] → [B, nKv·rep, S, hd], each key/value head serving `rep` query heads. */
+function repeatKv(x: tf.Tensor4D, rep: number): tf.Tensor4D {
+  if (rep === 1) return x;
+  const [batch, kvHeads, time, headDim] = x.shape;
+  // Rank-4 tile: tfjs 4.22 has no Tile gradient for rank 5, and tfjs-webgpu runs rank-5 tiles on
+  // the CPU with a synchronous readback that breaks every later GPU readback.
+  return tf
+    .tile(x.reshape([batch * kvHeads, 1, time, headDim]), [1, rep, 1, 1]) // [B·nKv, rep, S, hd]
+    .reshape([batch, kvHeads * rep, time, headDim]) as tf.Tensor4D; // [B, nh, S, hd]
+}
+
+/**
+ * One attention layer on token rows x [B·T, d]. `past` holds earlier keys/values (from the cache
+ * or a prefix-tuning hook); returns the output [B·T, d] and this layer's keys/values including
+ * the current tokens.
+ */
+export function attention(
+  ctx: BlockContext,
+  layer: number,
+  x: tf.Tensor2D,
+  inputs: AttentionInputs,
+  past: LayerKV | null,
+): { out: tf.Tensor2D; kv: LayerKV } {
+  const { numHeads, numKvHeads, headDim, family } = ctx.config;
+  const { batch, time } = ctx;
+  let q: tf.Tensor4D;
+  let k: tf.Tensor4D;
+  let v: tf.Tensor4D;
+  let outName: string;
+  if (family === 'gpt2') {
+    const prefix = `transformer.h.${layer}.attn`;
+    const qkv = linear(ctx, `${prefix}.c_attn`, x, 'in-out', true); // [N, 3d]
+    const [qx, kx, vx] = tf.split(qkv, 3, -1); // [N, d] each
+    q = splitHeads(qx, batch, time, numHeads, headDim); // [B, nh, T, hd]
+    k = splitHeads(kx, batch, time, numKvHeads, headDim); // [B, nh, T, hd]
+    v = splitHeads(vx, batch, time, numKvHeads, headDim); // [B, nh, T, hd]
+    outName = `${prefix}.c_proj`;
+  } else {
+    const prefix = `model.layers.${layer}.self_attn`;
+    const bias = ctx.config.qkvBias;
+    q = splitHeads(linear(ctx, `${prefix}.q_proj`, x, 'out-in', bias), batch, time, numHeads, headDim); // [B, nh, T, hd]
+    k = splitHeads(linear(ctx, `${prefix}.k_proj`, x, 'out-in', bias), batch, time, numKvHeads, headDim); // [B, nKv, T, hd]
+    v = splitHeads(linear(ctx, `${prefix}.v_proj`, x, 'out-in', bias), batch, time, numKvHeads, headDim); // [B, nKv, T, hd]
+    outName = `${prefix}.o_proj`;
+  }
+  if (inputs.rope) {
+    q = applyRope(q, inputs.rope); // [B, nh, T, hd]
+    k = applyRope(k, inputs.rope); // [B, nKv, T, hd]
+  }
+  // Cached keys are stored after RoPE, so each token is rotated once, at its own position.
+  const key = past ? (tf.concat([past.key, k], 2) as tf.Tensor4D) : k; // [B, nKv, S, hd]
+  const value = past ? (tf.concat([past.value, v], 2) as tf.Tensor4D) : v; // [B, nKv, S, hd]
+
+  const rep = numHeads / numKvHeads;
+  let scores = tf.matMul(q, repeatKv(key, rep), false, true); // [B, nh, T, S]
+  scores = tf.mul(scores, 1 / Math.sqrt(headDim)); // [B, nh, T, S]
+  if (inputs.maskBias) scores = tf.add(scores, inputs.maskBias); // [B, nh, T, S]
+  const weights = tf.softmax(scores, -1); // [B, nh, T, S]
+  const context = mergeHeads(tf.matMul(weights, repeatKv(value, rep))); // [N, nh·hd]
+  const out = linear(ctx, outName, context, family === 'gpt2' ? 'in-out' : 'out-in', ctx.config.outBias) as tf.Tensor2D; // [N, d]
+  return { out, kv: { key, value } };
+}

@@ -1,0 +1,290 @@
+// The decoder: GPT-2 and Llama/Qwen2 causal language models in plain tfjs ops.
+// Laid out like nanoGPT's model.py; numerics follow transformers' modeling_gpt2.py and
+// modeling_llama.py (float32 logits agree to 1e-4 on the tests/fixtures/hf checkpoints).
+// Weights keep their checkpoint names and layouts, so loading is a lookup and saving is a copy.
+import * as tf from '@tensorflow/tfjs';
+import type { ModelConfig } from './config';
+import type { HostTensor } from './safetensors';
+import { expectedWeights } from './checkpoint';
+import { embed, gpt2Mlp, layerNorm, llamaMlp, rmsNorm, type BlockContext } from './blocks';
+import { TransposedWeights, type MatmulWeight } from './transposed-weights';
+import { attention, buildMaskBias, ropeInverseFrequencies, ropeTables, type LayerKV } from './attention';
+
+export interface ForwardOptions {
+  /** [B, Tpast + T]: 1 = attend, 0 = padding; covers past and current tokens (HF semantics) */
+  attentionMask?: tf.Tensor2D;
+  /** past keys/values; an empty `new KVCache()` starts one. forward then returns the extended cache */
+  cache?: KVCache;
+  /** [B, T] int32; default past length + arange(T) (past = cache or prefix-tuning keys) */
+  positionIds?: tf.Tensor2D;
+  /** [B, T, d] used instead of looking up inputIds (prompt tuning prepends soft tokens this way) */
+  inputsEmbeds?: tf.Tensor3D;
+}
+
+export interface ForwardResult {
+  logits: tf.Tensor3D; // [B, T, V]
+  /** the cache extended by this call's tokens; only when a cache was passed in. The passed-in cache stays the caller's */
+  cache?: KVCache;
+}
+
+/** Where PEFT methods plug in. Every hook is optional; with none the model is the base model. */
+export interface DecoderHooks {
+  /** wraps a linear layer; `name` is its canonical weight prefix ('model.layers.0.self_attn.q_proj', 'transformer.h.0.attn.c_attn', 'lm_head') */
+  linear?(name: string, x: tf.Tensor, base: (x: tf.Tensor) => tf.Tensor): tf.Tensor;
+  /** prefix tuning: keys/values [B, nKv, P, hd] prepended on a pass without a cache; the caller's attentionMask covers them */
+  pastKeyValues?(layer: number, batch: number): { key: tf.Tensor4D; value: tf.Tensor4D } | null;
+  /** on the attention output before the residual add (Houlsby adapter) */
+  afterAttention?(layer: number, h: tf.Tensor3D): tf.Tensor3D;
+  /** on the feed-forward output before the residual add (Houlsby/Pfeiffer adapters) */
+  afterMlp?(layer: number, h: tf.Tensor3D): tf.Tensor3D;
+}
+
+/** Keys and values of earlier tokens, per layer [B, nKv, Tpast, hd], stored after RoPE. */
+export class KVCache {
+  constructor(readonly layers: readonly LayerKV[] = []) {}
+
+  /** number of cached positions (0 for a fresh cache) */
+  get length(): number {
+    return this.layers.length === 0 ? 0 : this.layers[0].key.shape[2];
+  }
+
+  dispose(): void {
+    for (const { key, value } of this.layers) {
+      key.dispose();
+      value.dispose();
+    }
+  }
+}
+
+export class Decoder {
+  readonly params: Map<string, tf.Tensor>;
+  hooks: DecoderHooks | null = null;
+  private readonly invFreq: tf.Tensor1D | null;
+  private readonly transposed = new TransposedWeights();
+
+  /** Takes ownership of `weights` (disposed by dispose()). Names and shapes are checked here. */
+  constructor(
+    readonly config: ModelConfig,
+    weights: Map<string, tf.Tensor>,
+  ) {
+    checkWeights(config, weights);
+    this.params = weights;
+    this.invFreq = config.family === 'llama' ? tf.tensor1d(ropeInverseFrequencies(config.headDim, config.ropeTheta)) : null;
+    // Make wasm's transposed copies now rather than in the first forward, so tensor counts
+    // (leak tests) stay level from the first call on.
+    for (const [name, shape] of expectedWeights(config)) {
+      if (config.family === 'llama' && shape.length === 2 && name !== this.embeddingName && name !== 'lm_head.weight') {
+        this.matmulWeight(name, 'out-in');
+      }
+    }
+    this.headWeight();
+  }
+
+  /**
+   * Replaces a weight (e.g. with a tf.Variable for full fine-tuning) and returns the previous
+   * tensor, which the caller now owns. Prefer this to params.set: cached copies update at once.
+   */
+  setParam(name: string, tensor: tf.Tensor): tf.Tensor {
+    const previous = this.param(name);
+    const expected = previous.shape;
+    if (tensor.shape.length !== expected.length || tensor.shape.some((n, i) => n !== expected[i])) {
+      throw new Error(`Decoder.setParam: "${name}" must keep shape [${expected}], got [${tensor.shape}]`);
+    }
+    this.params.set(name, tensor);
+    this.matmulWeight(name, 'out-in');
+    if (name === this.headWeightName) this.headWeight();
+    return previous;
+  }
+
+  /** Builds the model from host arrays (a loaded checkpoint, randomWeights); copies them into tensors. */
+  static fromHost(config: ModelConfig, weights: Map<string, HostTensor>): Decoder {
+    const tensors = new Map<string, tf.Tensor>();
+    for (const [name, { shape, data }] of weights) tensors.set(name, tf.tensor(data, shape, 'float32'));
+    try {
+      return new Decoder(config, tensors);
+    } catch (error) {
+      for (const tensor of tensors.values()) tensor.dispose(); // nobody else holds them
+      throw error;
+    }
+  }
+
+  /** The token embedding table's canonical name ([V, d]). */
+  get embeddingName(): string {
+    return this.config.family === 'gpt2' ? 'transformer.wte.weight' : 'model.embed_tokens.weight';
+  }
+
+  /** Token embeddings [B, T, d] for ids [B, T] (no positions added): what inputsEmbeds replaces. */
+  embedTokens(inputIds: tf.Tensor2D): tf.Tensor3D {
+    return embed(this.param(this.embeddingName), inputIds) as tf.Tensor3D;
+  }
+
+  /** Logits for `inputIds` [B, T] (int32). Everything intermediate is disposed; the caller disposes the result. */
+  forward(inputIds: tf.Tensor2D | null, opts: ForwardOptions = {}): ForwardResult {
+    const { config } = this;
+    const isGpt2 = config.family === 'gpt2';
+    const result = tf.tidy(() => {
+      let embeddings: tf.Tensor3D; // [B, T, d]
+      if (opts.inputsEmbeds) embeddings = opts.inputsEmbeds;
+      else if (inputIds) embeddings = this.embedTokens(inputIds);
+      else throw new Error('Decoder.forward: give inputIds or opts.inputsEmbeds');
+      const [batch, time, d] = embeddings.shape;
+
+      const past = this.pastFor(batch, opts.cache);
+      const pastLength = past[0]?.key.shape[2] ?? 0;
+      if (isGpt2 && !opts.positionIds && pastLength + time > config.maxPositions) {
+        throw new Error(
+          `Decoder.forward: GPT-2 has learned positions for ${config.maxPositions} tokens (n_positions) but this call ` +
+            `reaches ${pastLength + time} (past ${pastLength} + ${time} new); use a shorter input`,
+        );
+      }
+      const positionIds =
+        opts.positionIds ??
+        (tf.broadcastTo(tf.range(pastLength, pastLength + time, 1, 'int32').reshape([1, time]), [batch, time]) as tf.Tensor2D); // [B, T]
+      if (isGpt2) embeddings = tf.add(embeddings, embed(this.param('transformer.wpe.weight'), positionIds)) as tf.Tensor3D; // [B, T, d]
+
+      const inputs = {
+        maskBias: buildMaskBias(batch, pastLength, time, opts.attentionMask), // [B, 1, T, S] | null
+        rope: this.invFreq ? ropeTables(this.invFreq, positionIds) : null, // [B, 1, T, hd] each
+      };
+      const ctx = this.context(batch, time);
+      const hooks = this.hooks;
+      // Between blocks the residual stream is token rows [N, d], N = B·T (see linear in blocks.ts);
+      // hooks that look at block outputs get them as [B, T, d].
+      const asGrid = (rows: tf.Tensor2D) => rows.reshape([batch, time, d]) as tf.Tensor3D;
+      const asRows = (grid: tf.Tensor3D) => grid.reshape([batch * time, d]) as tf.Tensor2D;
+      let x = asRows(embeddings); // [N, d]
+      const kv: LayerKV[] = [];
+      for (let layer = 0; layer < config.numLayers; layer++) {
+        const names = blockNames(config, layer);
+        const attn = attention(ctx, layer, this.norm(ctx, names.norm1, x), inputs, past[layer] ?? null); // out [N, d]
+        kv.push(attn.kv);
+        const attnOut = hooks?.afterAttention ? asRows(hooks.afterAttention(layer, asGrid(attn.out))) : attn.out; // [N, d]
+        x = tf.add(x, attnOut); // [N, d]
+        const h = this.norm(ctx, names.norm2, x); // [N, d]
+        const mlpOut = isGpt2 ? gpt2Mlp(ctx, names.mlp, h) : llamaMlp(ctx, names.mlp, h); // [N, d]
+        x = tf.add(x, hooks?.afterMlp ? asRows(hooks.afterMlp(layer, asGrid(mlpOut))) : mlpOut); // [N, d]
+      }
+      x = this.norm(ctx, isGpt2 ? 'transformer.ln_f' : 'model.norm', x); // [N, d]
+      const logits = this.lmHead(ctx, x); // [B, T, V]
+      // tidy keeps every tensor in the returned object; the cache's keys/values only when asked for
+      return (opts.cache ? { logits, kv } : { logits, kv: [] }) as unknown as tf.TensorContainer;
+    }) as unknown as { logits: tf.Tensor3D; kv: LayerKV[] };
+    return opts.cache ? { logits: result.logits, cache: new KVCache(result.kv) } : { logits: result.logits };
+  }
+
+  dispose(): void {
+    for (const tensor of this.params.values()) tensor.dispose();
+    this.params.clear();
+    this.transposed.dispose();
+    this.invFreq?.dispose();
+  }
+
+  /** Past keys/values per layer: the cache's, or on a fresh pass whatever a prefix-tuning hook provides. */
+  private pastFor(batch: number, cache: KVCache | undefined): (LayerKV | null)[] {
+    if (cache && cache.length > 0) {
+      if (cache.layers.length !== this.config.numLayers) {
+        throw new Error(`Decoder.forward: the cache has ${cache.layers.length} layers but the model has ${this.config.numLayers}`);
+      }
+      return [...cache.layers];
+    }
+    const hook = this.hooks?.pastKeyValues;
+    if (!hook) return [];
+    const past = Array.from({ length: this.config.numLayers }, (_, layer) => hook.call(this.hooks, layer, batch));
+    const lengths = new Set(past.map((kv) => kv?.key.shape[2] ?? 0));
+    if (lengths.size > 1) throw new Error(`Decoder.forward: pastKeyValues hook gave different prefix lengths per layer (${[...lengths]})`);
+    return past.every((kv) => kv === null) ? [] : past;
+  }
+
+  private get headWeightName(): string {
+    return this.config.tieWordEmbeddings ? this.embeddingName : 'lm_head.weight';
+  }
+
+  /** The output projection's [V, d] weight: lm_head, or the token embedding table when tied. */
+  private headWeight(): MatmulWeight {
+    return this.transposed.get('lm_head', this.param(this.headWeightName));
+  }
+
+  private lmHead(ctx: BlockContext, x: tf.Tensor2D): tf.Tensor3D {
+    const base = (input: tf.Tensor): tf.Tensor => {
+      const d = input.shape[input.rank - 1] as number;
+      const { weight, transposeB } = this.headWeight(); // [V, d] or its [d, V] copy
+      return tf.matMul(input.reshape([-1, d]), weight, false, transposeB).reshape([ctx.batch, ctx.time, -1]); // [B, T, V]
+    };
+    if (!this.hooks?.linear) return base(x) as tf.Tensor3D;
+    return this.hooks.linear('lm_head', x.reshape([ctx.batch, ctx.time, -1]), base).reshape([ctx.batch, ctx.time, -1]) as tf.Tensor3D;
+  }
+
+  /** Conv1D weights are [in, out] already; nn.Linear's [out, in] go through the wasm copy cache. */
+  private matmulWeight(name: string, layout: 'in-out' | 'out-in'): MatmulWeight {
+    const weight = this.param(name);
+    if (layout === 'in-out' || weight.rank !== 2) return { weight: weight as tf.Tensor2D, transposeB: false };
+    return this.transposed.get(name, weight);
+  }
+
+  private norm(ctx: BlockContext, name: string, x: tf.Tensor2D): tf.Tensor2D {
+    return this.config.family === 'gpt2' ? layerNorm(ctx, name, x) : rmsNorm(ctx, name, x);
+  }
+
+  private context(batch: number, time: number): BlockContext {
+    return {
+      batch,
+      time,
+      config: this.config,
+      param: (name) => this.param(name),
+      matmulWeight: (name, layout) => this.matmulWeight(name, layout),
+      hooks: this.hooks,
+    };
+  }
+
+  private param(name: string): tf.Tensor {
+    const tensor = this.params.get(name);
+    if (!tensor) {
+      throw new Error(`Decoder: weight "${name}" is missing (model_type ${this.config.modelType}); the checkpoint does not fit its config.json`);
+    }
+    return tensor;
+  }
+}
+
+/** Canonical names of a block's norms and feed-forward. */
+function blockNames(config: ModelConfig, layer: number): { norm1: string; norm2: string; mlp: string } {
+  if (config.family === 'gpt2') {
+    const p = `transformer.h.${layer}`;
+    return { norm1: `${p}.ln_1`, norm2: `${p}.ln_2`, mlp: `${p}.mlp` };
+  }
+  const p = `model.layers.${layer}`;
+  return { norm1: `${p}.input_layernorm`, norm2: `${p}.post_attention_layernorm`, mlp: `${p}.mlp` };
+}
+
+function checkWeights(config: ModelConfig, weights: Map<string, tf.Tensor>): void {
+  for (const [name, shape] of expectedWeights(config)) {
+    const tensor = weights.get(name);
+    if (!tensor) throw new Error(`Decoder: weight "${name}" [${shape}] is missing for this ${config.modelType} config`);
+    if (tensor.shape.length !== shape.length || tensor.shape.some((n, i) => n !== shape[i])) {
+      throw new Error(`Decoder: weight "${name}" has shape [${tensor.shape}] but the config needs [${shape}]`);
+    }
+  }
+}
+
+/** Logits for plain id rows, read back to the host: [B, T, V] row-major. Used by the CLI and tests. */
+export function computeLogits(
+  decoder: Decoder,
+  inputIds: number[][],
+  attentionMask?: number[][],
+): { data: Float32Array; shape: [number, number, number] } {
+  const width = inputIds[0]?.length ?? 0;
+  if (width === 0 || inputIds.some((row) => row.length !== width)) {
+    throw new Error('computeLogits: inputIds must be a non-empty list of equally long, non-empty rows');
+  }
+  if (attentionMask && (attentionMask.length !== inputIds.length || attentionMask.some((row) => row.length !== width))) {
+    throw new Error(`computeLogits: attentionMask must have the same shape as inputIds [${inputIds.length}, ${width}]`);
+  }
+  const logits = tf.tidy(() => {
+    const ids = tf.tensor2d(inputIds, undefined, 'int32'); // [B, T]
+    const mask = attentionMask ? tf.tensor2d(attentionMask, undefined, 'int32') : undefined; // [B, T]
+    return decoder.forward(ids, { attentionMask: mask }).logits; // [B, T, V]
+  });
+  const data = logits.dataSync() as Float32Array;
+  const [b, t, v] = logits.shape;
+  logits.dispose();
+  return { data, shape: [b, t, v] };
+}

@@ -1,0 +1,25 @@
+// Gradient clipping by global L2 norm, as torch.nn.utils.clip_grad_norm_(params, max_norm):
+//   total = ‖(‖g₁‖, ‖g₂‖, …)‖₂,  coef = min(max_norm / (total + 1e-6), 1),  g ← g · coef
+// torch multiplies even when coef is 1; so does this (it is exact in float32).
+import * as tf from '@tensorflow/tfjs';
+
+/** The global L2 norm of all gradients, as a scalar tensor (the caller disposes it). */
+export function globalNorm(grads: Iterable<tf.Tensor>): tf.Scalar {
+  return tf.tidy(() => {
+    const norms = [...grads].map((g) => tf.norm(g)); // per-tensor L2 norms, as torch stacks them
+    if (norms.length === 0) return tf.scalar(0);
+    return tf.norm(tf.stack(norms)) as tf.Scalar;
+  });
+}
+
+/**
+ * Scales `grads` so their global norm is at most `maxNorm`; returns new tensors (the inputs stay
+ * the caller's) and the norm before clipping, which is what HF Trainer logs as grad_norm.
+ */
+export function clipByGlobalNorm(grads: Map<string, tf.Tensor>, maxNorm: number, totalNorm: number): Map<string, tf.Tensor> {
+  if (!(maxNorm > 0)) throw new Error(`clipByGlobalNorm: maxNorm must be a positive number, got ${maxNorm}`);
+  const coef = Math.min(Math.fround(maxNorm / (totalNorm + 1e-6)), 1);
+  const out = new Map<string, tf.Tensor>();
+  for (const [name, g] of grads) out.set(name, tf.mul(g, coef));
+  return out;
+}

@@ -1,0 +1,88 @@
+// The Trainer's settings: one flat typed object; each default says where it comes from.
+import type { ScheduleKind } from './schedule';
+import type { AccumulationAverage } from './step';
+
+export interface TrainerConfig {
+  /** optimizer updates to run */
+  totalSteps: number;
+  /** rows per micro-batch */
+  batchSize: number;
+  /** micro-batches per update: 1 = no accumulation (HF's default) */
+  gradientAccumulationSteps: number;
+  /** how accumulated micro-batches are averaged; 'tokens' is HF Trainer's rule for causal LMs (step.ts) */
+  accumulation: AccumulationAverage;
+  /** peak learning rate: 2e-4 is the usual LoRA starting point (HF's 5e-5 suits full fine-tuning) */
+  learningRate: number;
+  /** 'linear' is HF TrainingArguments' lr_scheduler_type default */
+  schedule: ScheduleKind;
+  /** updates of linear warm-up (HF default 0) */
+  warmupSteps: number;
+  /** AdamW decoupled weight decay (HF default 0) */
+  weightDecay: number;
+  /** AdamW β1, β2 (HF and torch default 0.9, 0.999) */
+  betas: [number, number];
+  /** AdamW ε (HF and torch default 1e-8) */
+  eps: number;
+  /** global gradient-norm clip (HF default 1.0); null = no clipping */
+  maxGradNorm: number | null;
+  /** seeds the data order */
+  seed: number;
+  /** shuffle rows each epoch (HF's RandomSampler); off visits them in order */
+  shuffle: boolean;
+  /** validation loss every this many updates (and after the last); null = never */
+  evalEvery: number | null;
+  /** stop after this many evaluations without improvement (HF EarlyStoppingCallback); null = never */
+  earlyStoppingPatience: number | null;
+  /** an evaluation improves on the best only when lower by more than this (HF early_stopping_threshold, 0) */
+  earlyStoppingThreshold: number;
+  /** put the best validated weights back at the end (HF load_best_model_at_end); needs evalEvery */
+  loadBestAtEnd: boolean;
+  /** id written into padding positions (masked out and unscored, so any valid id works) */
+  padTokenId: number;
+  /** pad every batch to this width instead of its longest row (fixed shapes for webgl); null = longest */
+  padTo: number | null;
+}
+
+export const TRAINER_DEFAULTS: Omit<TrainerConfig, 'totalSteps' | 'padTokenId'> = {
+  batchSize: 4,
+  gradientAccumulationSteps: 1,
+  accumulation: 'tokens',
+  learningRate: 2e-4,
+  schedule: 'linear',
+  warmupSteps: 0,
+  weightDecay: 0,
+  betas: [0.9, 0.999],
+  eps: 1e-8,
+  maxGradNorm: 1,
+  seed: 42,
+  shuffle: true,
+  evalEvery: null,
+  earlyStoppingPatience: null,
+  earlyStoppingThreshold: 0,
+  loadBestAtEnd: false,
+  padTo: null,
+};
+
+/** Fills defaults and checks every field; errors name the field and what it needs. */
+export function trainerConfig(partial: Partial<TrainerConfig> & Pick<TrainerConfig, 'totalSteps' | 'padTokenId'>): TrainerConfig {
+  const config: TrainerConfig = { ...TRAINER_DEFAULTS, ...partial };
+  const positiveInt = (key: keyof TrainerConfig, value: unknown): void => {
+    if (!Number.isInteger(value) || (value as number) <= 0) throw new Error(`TrainerConfig.${key} must be a positive integer, got ${String(value)}`);
+  };
+  positiveInt('totalSteps', config.totalSteps);
+  positiveInt('batchSize', config.batchSize);
+  positiveInt('gradientAccumulationSteps', config.gradientAccumulationSteps);
+  if (config.evalEvery !== null) positiveInt('evalEvery', config.evalEvery);
+  if (config.earlyStoppingPatience !== null) positiveInt('earlyStoppingPatience', config.earlyStoppingPatience);
+  if (config.padTo !== null) positiveInt('padTo', config.padTo);
+  if (!Number.isInteger(config.padTokenId) || config.padTokenId < 0) throw new Error(`TrainerConfig.padTokenId must be a token id, got ${config.padTokenId}`);
+  if (config.accumulation !== 'tokens' && config.accumulation !== 'micro-batches') {
+    throw new Error(`TrainerConfig.accumulation must be "tokens" or "micro-batches", got ${JSON.stringify(config.accumulation)}`);
+  }
+  if (config.maxGradNorm !== null && !(config.maxGradNorm > 0)) throw new Error(`TrainerConfig.maxGradNorm must be positive or null, got ${config.maxGradNorm}`);
+  if (!(config.earlyStoppingThreshold >= 0)) throw new Error(`TrainerConfig.earlyStoppingThreshold must be ≥ 0, got ${config.earlyStoppingThreshold}`);
+  if ((config.earlyStoppingPatience !== null || config.loadBestAtEnd) && config.evalEvery === null) {
+    throw new Error('TrainerConfig: earlyStoppingPatience and loadBestAtEnd need validation; set evalEvery');
+  }
+  return config;
+}

@@ -1,0 +1,344 @@
+// The training loop: N optimizer updates over shuffled rows with a learning-rate schedule, periodic
+// validation, early stopping, the best weights kept on the host, progress events, pause / resume /
+// cancel, and a state that resumes the run exactly (same weights as an uninterrupted run).
+// Its shape follows transformers' Trainer (_inner_training_loop, EarlyStoppingCallback,
+// load_best_model_at_end), reduced to what a single-device LoRA run needs.
+import * as tf from '@tensorflow/tfjs';
+import type { HostTensor } from '../model/safetensors';
+import { collate, type Batch, type Row } from './batch';
+import { trainerConfig, type TrainerConfig } from './config';
+import { AdamW } from './optim/adamw';
+import { DataOrder } from './order';
+import { learningRateAt, type ScheduleConfig } from './schedule';
+import {
+  TRAINER_STATE_VERSION,
+  checkTrainerState,
+  fingerprintRows,
+  tensorsWithPrefix,
+  withPrefix,
+  type TrainerState,
+} from './state';
+import { evaluateLoss, trainStep, type ForwardFn } from './step';
+
+/** What the Trainer trains: PeftModel satisfies it. */
+export interface TrainableModel {
+  forward(inputIds: tf.Tensor2D, attentionMask?: tf.Tensor2D): tf.Tensor3D;
+  /** the variables the optimizer updates, by stable name (the names in saved states) */
+  trainableVariables(): Map<string, tf.Variable>;
+  /** PeftModel's switch: dropout on for training steps, off for validation (set only when present) */
+  training?: boolean;
+}
+
+export interface TrainerData {
+  train: readonly Row[];
+  validation?: readonly Row[];
+}
+
+export interface ProgressEvent {
+  /** updates completed */
+  step: number;
+  totalSteps: number;
+  /** this update's mean token loss */
+  loss: number;
+  /** present on steps that ran validation */
+  valLoss?: number;
+  /** learning rate this update used */
+  lr: number;
+  gradNorm: number;
+  /** true when the update was skipped for a non-finite loss or gradient */
+  skipped: boolean;
+  epoch: number;
+  /** real (non-padding) tokens per second since run() started */
+  tokensPerSecond: number;
+  etaSeconds: number;
+}
+
+export type TrainerStatus = 'idle' | 'running' | 'paused' | 'cancelled' | 'completed' | 'stopped-early';
+
+export interface RunResult {
+  status: TrainerStatus;
+  step: number;
+  skippedSteps: number;
+  best: { step: number; valLoss: number } | null;
+}
+
+export interface TrainerOptions {
+  onProgress?: (event: ProgressEvent) => void;
+}
+
+export class Trainer {
+  readonly config: TrainerConfig;
+  private readonly params: Map<string, tf.Variable>;
+  private readonly optimizer: AdamW;
+  private order: DataOrder;
+  private step = 0;
+  private best: { step: number; valLoss: number; weights: Map<string, HostTensor> } | null = null;
+  private evalsWithoutImprovement = 0;
+  private lastValLoss: number | null = null;
+  private skippedSteps = 0;
+  private stoppedEarly = false;
+  private status: TrainerStatus = 'idle';
+  private pauseRequested = false;
+  private cancelRequested = false;
+  private wake: (() => void) | null = null;
+  private readonly validationBatches: Batch[];
+  private readonly forwardFn: ForwardFn;
+
+  constructor(
+    private readonly model: TrainableModel,
+    private readonly data: TrainerData,
+    config: Partial<TrainerConfig> & Pick<TrainerConfig, 'totalSteps' | 'padTokenId'>,
+    private readonly options: TrainerOptions = {},
+  ) {
+    this.config = trainerConfig(config);
+    if (data.train.length === 0) throw new Error('Trainer: the training set has no rows');
+    if (this.config.evalEvery !== null && !data.validation?.length) {
+      throw new Error('Trainer: evalEvery is set but there is no validation data');
+    }
+    this.params = model.trainableVariables();
+    if (this.params.size === 0) throw new Error('Trainer: the model has no trainable variables');
+    const { betas, eps, weightDecay } = this.config;
+    this.optimizer = new AdamW({ betas, eps, weightDecay });
+    this.order = DataOrder.create(data.train.length, this.config.seed, this.config.shuffle);
+    this.forwardFn = (ids, mask) => model.forward(ids, mask);
+    this.validationBatches = [];
+    const validation = data.validation ?? [];
+    for (let i = 0; i < validation.length; i += this.config.batchSize) {
+      this.validationBatches.push(this.collate(validation.slice(i, i + this.config.batchSize)));
+    }
+  }
+
+  /** A Trainer continuing a saved run: weights, optimizer, data order, step and best are restored. */
+  static resume(model: TrainableModel, data: TrainerData, state: TrainerState, options: TrainerOptions = {}): Trainer {
+    checkTrainerState(state);
+    const { json } = state;
+    const fingerprint = fingerprintRows(data.train);
+    if (fingerprint !== json.dataFingerprint) {
+      throw new Error(
+        `Trainer.resume: the training rows differ from the saved run's (fingerprint ${fingerprint} vs ${json.dataFingerprint}); ` +
+          'resume with the same dataset, template and max length',
+      );
+    }
+    const trainer = new Trainer(model, data, json.config, options);
+    const weights = tensorsWithPrefix(state, 'weights/');
+    for (const [name, variable] of trainer.params) {
+      const saved = weights.get(name);
+      if (!saved) throw new Error(`Trainer.resume: the saved state has no weights for "${name}"`);
+      if (saved.shape.length !== variable.shape.length || saved.shape.some((n, i) => n !== variable.shape[i])) {
+        throw new Error(`Trainer.resume: saved weights "${name}" are [${saved.shape}] but the model's are [${variable.shape}]`);
+      }
+    }
+    if (weights.size !== trainer.params.size) {
+      const extra = [...weights.keys()].filter((n) => !trainer.params.has(n));
+      throw new Error(`Trainer.resume: the saved state has weights the model lacks: ${extra.slice(0, 5).join(', ')}`);
+    }
+    trainer.optimizer.load({ steps: json.optimizerSteps, tensors: tensorsWithPrefix(state, 'optimizer/') }, trainer.params);
+    for (const [name, variable] of trainer.params) assignHost(variable, weights.get(name)!);
+    trainer.order = DataOrder.fromState(json.order);
+    trainer.step = json.step;
+    const bestWeights = tensorsWithPrefix(state, 'best/');
+    if (json.best && [...trainer.params.keys()].some((name) => !bestWeights.has(name))) {
+      throw new Error('Trainer.resume: the saved state records a best validation step but lacks some of its best/<param> weights');
+    }
+    trainer.best = json.best ? { ...json.best, weights: copyHost(bestWeights) } : null;
+    trainer.evalsWithoutImprovement = json.evalsWithoutImprovement;
+    trainer.lastValLoss = json.lastValLoss;
+    trainer.skippedSteps = json.skippedSteps;
+    trainer.stoppedEarly = json.stoppedEarly;
+    return trainer;
+  }
+
+  get currentStep(): number {
+    return this.step;
+  }
+
+  get currentStatus(): TrainerStatus {
+    return this.status;
+  }
+
+  /** Runs until totalSteps, early stopping, cancel() or the signal aborts. Yields to the event loop between updates. */
+  async run(signal?: AbortSignal): Promise<RunResult> {
+    if (this.status === 'running' || this.status === 'paused') throw new Error('Trainer.run: this trainer is already running');
+    this.status = 'running';
+    this.cancelRequested = false;
+    const onAbort = (): void => this.cancel();
+    signal?.addEventListener('abort', onAbort);
+    if (signal?.aborted) this.cancel();
+    const started = performance.now();
+    let tokens = 0;
+    let stepsThisRun = 0;
+    try {
+      while (this.step < this.config.totalSteps && !this.stoppedEarly) {
+        await new Promise((resolve) => setTimeout(resolve, 0)); // lets pause()/cancel() and messages in
+        if (this.pauseRequested && !this.cancelRequested) {
+          this.status = 'paused';
+          await new Promise<void>((resolve) => (this.wake = resolve));
+          this.status = 'running';
+        }
+        if (this.cancelRequested) {
+          this.status = 'cancelled';
+          break;
+        }
+        const event = this.oneStep();
+        tokens += event.tokens;
+        stepsThisRun++;
+        const elapsed = (performance.now() - started) / 1000;
+        this.options.onProgress?.({
+          ...event.progress,
+          tokensPerSecond: elapsed > 0 ? tokens / elapsed : 0,
+          etaSeconds: (elapsed / stepsThisRun) * (this.config.totalSteps - this.step),
+        });
+      }
+      if (this.status === 'running') {
+        this.status = this.stoppedEarly ? 'stopped-early' : 'completed';
+        if (this.config.loadBestAtEnd && this.best) {
+          for (const [name, variable] of this.params) assignHost(variable, this.best.weights.get(name)!);
+        }
+      }
+    } catch (error) {
+      this.status = 'idle';
+      throw error;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      this.setTraining(false);
+    }
+    return { status: this.status, step: this.step, skippedSteps: this.skippedSteps, best: this.bestSummary() };
+  }
+
+  /** Stops before the next update; run() waits until unpause() (or cancel()). */
+  pause(): void {
+    this.pauseRequested = true;
+  }
+
+  unpause(): void {
+    this.pauseRequested = false;
+    this.wake?.();
+    this.wake = null;
+  }
+
+  /** Stops before the next update; run() resolves with status 'cancelled'. state() still works. */
+  cancel(): void {
+    this.cancelRequested = true;
+    this.pauseRequested = false;
+    this.wake?.();
+    this.wake = null;
+  }
+
+  /** The best validated weights so far (host copies), or null before any validation. */
+  bestWeights(): Map<string, HostTensor> | null {
+    return this.best ? copyHost(this.best.weights) : null;
+  }
+
+  /** Everything needed to continue this run; take it between updates (paused, cancelled or finished). */
+  state(): TrainerState {
+    const weights = new Map<string, HostTensor>();
+    for (const [name, variable] of this.params) weights.set(name, readHost(variable));
+    const optimizer = this.optimizer.state();
+    return {
+      tensors: [
+        ...withPrefix('weights/', weights),
+        ...withPrefix('optimizer/', optimizer.tensors),
+        ...(this.best ? withPrefix('best/', copyHost(this.best.weights)) : []),
+      ],
+      json: {
+        version: TRAINER_STATE_VERSION,
+        step: this.step,
+        config: { ...this.config, betas: [...this.config.betas] },
+        order: this.order.state(),
+        optimizerSteps: optimizer.steps,
+        best: this.bestSummary(),
+        evalsWithoutImprovement: this.evalsWithoutImprovement,
+        lastValLoss: this.lastValLoss,
+        skippedSteps: this.skippedSteps,
+        stoppedEarly: this.stoppedEarly,
+        dataFingerprint: fingerprintRows(this.data.train),
+      },
+    };
+  }
+
+  /** Frees the optimizer's tensors (the model's variables stay the model's). */
+  dispose(): void {
+    this.optimizer.dispose();
+  }
+
+  private oneStep(): { progress: Omit<ProgressEvent, 'tokensPerSecond' | 'etaSeconds'>; tokens: number } {
+    const { config } = this;
+    const microBatches: Batch[] = [];
+    for (let i = 0; i < config.gradientAccumulationSteps; i++) {
+      microBatches.push(this.collate(this.order.next(config.batchSize).map((index) => this.data.train[index])));
+    }
+    const lr = learningRateAt(this.schedule(), this.step);
+    this.setTraining(true);
+    const result = trainStep(this.forwardFn, this.params, microBatches, this.optimizer, {
+      learningRate: lr,
+      maxGradNorm: config.maxGradNorm,
+      accumulation: config.accumulation,
+    });
+    this.step++;
+    if (result.skipped) this.skippedSteps++;
+    let valLoss: number | undefined;
+    if (config.evalEvery !== null && (this.step % config.evalEvery === 0 || this.step === config.totalSteps)) {
+      valLoss = this.validate();
+    }
+    return {
+      progress: {
+        step: this.step,
+        totalSteps: config.totalSteps,
+        loss: result.loss,
+        ...(valLoss === undefined ? {} : { valLoss }),
+        lr,
+        gradNorm: result.gradNorm,
+        skipped: result.skipped,
+        epoch: this.order.epoch,
+      },
+      tokens: result.realTokens,
+    };
+  }
+
+  /** Validation loss; keeps the best weights and counts evaluations without improvement. */
+  private validate(): number {
+    this.setTraining(false);
+    const { loss } = evaluateLoss(this.forwardFn, this.validationBatches);
+    this.lastValLoss = loss;
+    if (!this.best || loss < this.best.valLoss - this.config.earlyStoppingThreshold) {
+      const weights = new Map<string, HostTensor>();
+      for (const [name, variable] of this.params) weights.set(name, readHost(variable));
+      this.best = { step: this.step, valLoss: loss, weights };
+      this.evalsWithoutImprovement = 0;
+    } else {
+      this.evalsWithoutImprovement++;
+      const patience = this.config.earlyStoppingPatience;
+      if (patience !== null && this.evalsWithoutImprovement >= patience) this.stoppedEarly = true;
+    }
+    return loss;
+  }
+
+  private setTraining(training: boolean): void {
+    if ('training' in this.model) this.model.training = training;
+  }
+
+  private schedule(): ScheduleConfig {
+    const { schedule, learningRate, warmupSteps, totalSteps } = this.config;
+    return { kind: schedule, learningRate, warmupSteps, totalSteps };
+  }
+
+  private collate(rows: readonly Row[]): Batch {
+    return collate(rows, this.config.padTokenId, this.config.padTo ?? undefined);
+  }
+
+  private bestSummary(): { step: number; valLoss: number } | null {
+    return this.best ? { step: this.best.step, valLoss: this.best.valLoss } : null;
+  }
+}
+
+function readHost(variable: tf.Tensor): HostTensor {
+  return { shape: [...variable.shape], data: new Float32Array(variable.dataSync() as Float32Array) };
+}
+
+function copyHost(tensors: Map<string, HostTensor>): Map<string, HostTensor> {
+  return new Map([...tensors].map(([name, t]) => [name, { shape: [...t.shape], data: new Float32Array(t.data) }]));
+}
+
+function assignHost(variable: tf.Variable, host: HostTensor): void {
+  tf.tidy(() => variable.assign(tf.tensor(host.data, host.shape, 'float32')));
+}

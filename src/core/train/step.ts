@@ -1,0 +1,150 @@
+// One optimizer update: forward and backward over one or more micro-batches, gradient clipping,
+// a NaN/Inf check, AdamW. Mirrors one optimizer step of transformers' Trainer.
+//
+// Gradient accumulation: transformers ≥ 4.46 (the version behind the fixtures included) divides
+// the summed token loss of every micro-batch by the number of scored tokens in ALL micro-batches
+// of the step (num_items_in_batch), so every token weighs the same however the tokens fall into
+// micro-batches; that is 'tokens', the default here. 'micro-batches' is the older rule (and the
+// Trainer's rule for models that take no loss kwargs): each micro-batch's mean loss divided by the
+// number of micro-batches. Both give the same gradient when every micro-batch scores as many tokens.
+import * as tf from '@tensorflow/tfjs';
+import type { Batch } from './batch';
+import { causalLmLossSum } from './loss';
+import { clipByGlobalNorm, globalNorm } from './clip';
+import type { AdamW } from './optim/adamw';
+
+/** Logits [B, T, V] for ids [B, T] and a 0/1 attention mask [B, T]: PeftModel.forward, or a plain decoder. */
+export type ForwardFn = (inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D) => tf.Tensor3D;
+
+export type AccumulationAverage = 'tokens' | 'micro-batches';
+
+export interface StepOptions {
+  learningRate: number;
+  /** clip the global gradient norm to this (HF's max_grad_norm, default 1.0); null = no clipping */
+  maxGradNorm: number | null;
+  accumulation?: AccumulationAverage;
+}
+
+export interface StepResult {
+  /** mean token loss over the step's micro-batches, as HF reports it (NaN/Infinity when skipped for that) */
+  loss: number;
+  /** global gradient norm before clipping (HF's grad_norm) */
+  gradNorm: number;
+  /** true when loss or gradients were not finite: weights and optimizer state were left untouched */
+  skipped: boolean;
+  scoredTokens: number;
+  realTokens: number;
+}
+
+/** Host batch → tensors [B, T]: ids and mask int32, labels int32 (−100 kept). The caller disposes them. */
+export function batchTensors(batch: Batch): { inputIds: tf.Tensor2D; attentionMask: tf.Tensor2D; labels: tf.Tensor2D } {
+  return {
+    inputIds: tf.tensor2d(batch.inputIds, undefined, 'int32'),
+    attentionMask: tf.tensor2d(batch.attentionMask, undefined, 'int32'),
+    labels: tf.tensor2d(batch.labels, undefined, 'int32'),
+  };
+}
+
+/**
+ * Loss and gradients of the trainable parameters, accumulated over `microBatches` with the
+ * scaling described at the top. Returns tensors the caller disposes: `loss` [] and one gradient per
+ * parameter that the loss depends on (a parameter the forward never uses gets none, as torch's None).
+ */
+export function computeGradients(
+  forward: ForwardFn,
+  params: Map<string, tf.Variable>,
+  microBatches: readonly Batch[],
+  accumulation: AccumulationAverage = 'tokens',
+): { loss: tf.Scalar; grads: Map<string, tf.Tensor> } {
+  if (microBatches.length === 0) throw new Error('computeGradients: no micro-batches given');
+  if (params.size === 0) throw new Error('computeGradients: the model has no trainable parameters');
+  const variables = [...params.values()];
+  const nameOfVariable = new Map<string, string>();
+  for (const [name, v] of params) {
+    if (!v.trainable) throw new Error(`computeGradients: parameter "${name}" is a non-trainable tf.Variable; gradients skip it`);
+    nameOfVariable.set(v.name, name);
+  }
+  const totalScored = microBatches.reduce((n, b) => n + b.scoredTokens, 0);
+  const grads = new Map<string, tf.Tensor>();
+  let loss: tf.Scalar = tf.scalar(0);
+  for (const batch of microBatches) {
+    const divisor =
+      accumulation === 'tokens' ? Math.max(totalScored, 1) : Math.max(batch.scoredTokens, 1) * microBatches.length;
+    const { value, grads: batchGrads } = tf.variableGrads(() => {
+      const { inputIds, attentionMask, labels } = batchTensors(batch);
+      const logits = forward(inputIds, attentionMask); // [B, T, V]
+      return tf.div(causalLmLossSum(logits, labels), divisor) as tf.Scalar;
+    }, variables);
+    const nextLoss = tf.add(loss, value) as tf.Scalar;
+    loss.dispose();
+    value.dispose();
+    loss = nextLoss;
+    for (const [variableName, g] of Object.entries(batchGrads)) {
+      const name = nameOfVariable.get(variableName)!;
+      const previous = grads.get(name);
+      if (previous) {
+        grads.set(name, tf.add(previous, g));
+        previous.dispose();
+        g.dispose();
+      } else {
+        grads.set(name, g);
+      }
+    }
+  }
+  return { loss, grads };
+}
+
+/**
+ * One optimizer update over `microBatches` (one entry without accumulation). Non-finite loss or
+ * gradient norm skips the update entirely and reports it; nothing is left allocated either way.
+ */
+export function trainStep(
+  forward: ForwardFn,
+  params: Map<string, tf.Variable>,
+  microBatches: readonly Batch[],
+  optimizer: AdamW,
+  options: StepOptions,
+): StepResult {
+  const scoredTokens = microBatches.reduce((n, b) => n + b.scoredTokens, 0);
+  const realTokens = microBatches.reduce((n, b) => n + b.realTokens, 0);
+  const { loss, grads } = computeGradients(forward, params, microBatches, options.accumulation);
+  try {
+    // one read-back for both numbers: each dataSync waits for the backend
+    const stats = tf.tidy(() => tf.stack([loss, globalNorm(grads.values())]));
+    const [lossValue, gradNorm] = stats.dataSync() as Float32Array;
+    stats.dispose();
+    const skipped = !Number.isFinite(lossValue) || !Number.isFinite(gradNorm);
+    if (!skipped) {
+      if (options.maxGradNorm !== null) {
+        const clipped = clipByGlobalNorm(grads, options.maxGradNorm, gradNorm);
+        try {
+          optimizer.apply(params, clipped, options.learningRate);
+        } finally {
+          for (const g of clipped.values()) g.dispose();
+        }
+      } else {
+        optimizer.apply(params, grads, options.learningRate);
+      }
+    }
+    return { loss: lossValue, gradNorm, skipped, scoredTokens, realTokens };
+  } finally {
+    loss.dispose();
+    for (const g of grads.values()) g.dispose();
+  }
+}
+
+/** Mean token loss over `batches` without gradients (validation): Σ token losses / Σ scored tokens. */
+export function evaluateLoss(forward: ForwardFn, batches: readonly Batch[]): { loss: number; scoredTokens: number } {
+  let total = 0;
+  let scored = 0;
+  for (const batch of batches) {
+    const sum = tf.tidy(() => {
+      const { inputIds, attentionMask, labels } = batchTensors(batch);
+      return causalLmLossSum(forward(inputIds, attentionMask), labels);
+    });
+    total += (sum.dataSync() as Float32Array)[0];
+    sum.dispose();
+    scored += batch.scoredTokens;
+  }
+  return { loss: scored === 0 ? 0 : total / scored, scoredTokens: scored };
+}

@@ -1,0 +1,42 @@
+// The app's connection to the studio worker and the backend it runs on. Created once in App.svelte;
+// the Models and Playground states borrow its client.
+import { StudioClient, type BackendReport } from '../studio-client';
+import { readBackendPin, saveBackendPin, type BackendPin, type PinChoice } from './backend-pin';
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export class Studio {
+  readonly client = new StudioClient();
+  readonly pinChoice: PinChoice = readBackendPin();
+  backend = $state.raw<BackendReport | null>(null);
+  startError = $state<string | null>(null);
+  readonly ready = $derived(this.backend !== null);
+  /** e.g. "webgpu · google swiftshader (software)" */
+  readonly backendLabel = $derived.by(() => {
+    const report = this.backend;
+    if (!report) return this.startError ? 'no backend' : 'choosing backend…';
+    const adapter = report.chosen === 'webgpu' ? report.adapter : undefined;
+    if (!adapter) return report.chosen;
+    const name = [adapter.vendor, adapter.architecture].filter(Boolean).join(' ') || adapter.description || 'unknown adapter';
+    return `${report.chosen} · ${name}${adapter.isFallbackAdapter ? ' (software)' : ''}`;
+  });
+
+  async start(): Promise<void> {
+    window.hone = this.client;
+    try {
+      this.backend = await this.client.init({ backend: this.pinChoice.pin });
+    } catch (err) {
+      this.startError = `The compute backend could not start: ${errorMessage(err)}`;
+    }
+  }
+
+  /** A new backend needs a fresh worker (tensors live on one backend), so the page reloads. */
+  changePin(pin: BackendPin): void {
+    saveBackendPin(pin);
+    const url = new URL(location.href);
+    url.searchParams.delete('backend');
+    location.assign(url);
+  }
+}

@@ -1,0 +1,29 @@
+// Loads a tests/fixtures/hf checkpoint and its reference outputs for the decoder and generate tests.
+import { readFile } from 'node:fs/promises';
+import { loadCheckpoint, type Checkpoint } from '../../src/core/model/checkpoint';
+import { parseSafetensors, type HostTensor } from '../../src/core/model/safetensors';
+
+export type FixtureName = 'tiny-gpt2' | 'tiny-llama';
+
+export interface Reference {
+  logits: { input_ids: number[][]; attention_mask: number[][] };
+  greedy: { prompt_ids: number[]; output_ids: number[] };
+}
+
+export interface Fixture {
+  checkpoint: Checkpoint;
+  reference: Reference;
+  tensors: Map<string, HostTensor>;
+}
+
+export async function loadFixture(name: FixtureName): Promise<Fixture> {
+  const dir = new URL(`../fixtures/hf/${name}/`, import.meta.url);
+  const read = async (file: string) => new Uint8Array(await readFile(new URL(file, dir)));
+  const files = new Map<string, Uint8Array>();
+  for (const file of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']) files.set(file, await read(file));
+  return {
+    checkpoint: loadCheckpoint(files),
+    reference: JSON.parse(await readFile(new URL('reference.json', dir), 'utf8')) as Reference,
+    tensors: parseSafetensors(await read('reference.safetensors'), 'reference.safetensors'),
+  };
+}

@@ -1,0 +1,262 @@
+// The studio worker: the only place that runs tfjs and touches the GPU, so the page stays
+// responsive while models load and generate. The main thread talks to it through comlink and
+// derives its types from `Api` (squoosh style: nothing here is restated by hand).
+import { expose, releaseProxy, type Remote } from 'comlink';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from './backends';
+import type { BackendName, BackendReport } from '../src/core/backend/select';
+import { loadCheckpoint, type Checkpoint, type ModelFiles } from '../src/core/model/checkpoint';
+import { Decoder } from '../src/core/model/decoder';
+import { generate as generateIds, type GenerationResult as IdsResult, type GenerationSettings } from '../src/core/model/generate';
+import type { HoneTokenizer } from '../src/core/tokenizer/tokenizer';
+import {
+  deleteModel as deleteStoredModel,
+  getModel,
+  getModelFiles,
+  listModels as listStoredModels,
+  openHoneDb,
+  saveModel,
+} from '../src/core/store';
+import { modelInput, summarize, type ModelSummary } from './model-summary';
+
+export type { BackendReport, BackendName, GenerationSettings, ModelSummary };
+
+
+export interface TokenEvent {
+  id: number;
+  /** the text this token added to the output (may be '' while a multi-byte character is incomplete) */
+  text: string;
+}
+
+export interface GenerationResult {
+  /** prompt + new token ids */
+  ids: number[];
+  newIds: number[];
+  /** the decoded new tokens */
+  text: string;
+  stoppedBy: IdsResult['stoppedBy'];
+  /** wall time of the whole generation, prompt included */
+  ms: number;
+  tokensPerSecond: number;
+}
+
+export interface ImportProgress {
+  stage: 'validating' | 'saving' | 'loading';
+}
+
+interface LoadedModel {
+  summary: ModelSummary;
+  decoder: Decoder;
+  tokenizer: HoneTokenizer;
+}
+
+let backendReport: BackendReport | null = null;
+let backendStarting: Promise<BackendReport> | null = null;
+let current: LoadedModel | null = null;
+let generation: AbortController | null = null;
+let dbPromise: ReturnType<typeof openHoneDb> | null = null;
+
+const db = () => (dbPromise ??= openHoneDb());
+
+function requireBackend(): void {
+  if (!backendReport) throw new Error('The studio worker is not initialised yet: call init() first.');
+}
+
+function requireModel(): LoadedModel {
+  requireBackend();
+  if (!current) throw new Error('No model is loaded: import a model or load one from the Models list first.');
+  return current;
+}
+
+/** Builds the decoder for a validated checkpoint and makes it the current model. */
+function makeCurrent(checkpoint: Checkpoint, summary: ModelSummary): ModelSummary {
+  // Build before disposing the old one: if this throws, the previous model stays usable.
+  const decoder = Decoder.fromHost(checkpoint.config, checkpoint.weights);
+  current?.decoder.dispose();
+  current = { summary, decoder, tokenizer: checkpoint.tokenizer };
+  return summary;
+}
+
+function toModelFiles(files: { name: string; bytes: ArrayBuffer }[]): ModelFiles {
+  const map: ModelFiles = new Map();
+  for (const file of files) {
+    // People drop whole folders; only the base name identifies a checkpoint file.
+    const name = file.name.split(/[\\/]/).pop() ?? file.name;
+    if (map.has(name)) throw new Error(`Two files are both named "${name}": import one model at a time.`);
+    map.set(name, new Uint8Array(file.bytes));
+  }
+  return map;
+}
+
+/** The folder the files came from ("tiny-gpt2/config.json" → "tiny-gpt2"), if any. */
+function folderName(files: { name: string }[]): string | undefined {
+  return files.map((f) => f.name.split(/[\\/]/)).find((parts) => parts.length > 1)?.at(-2);
+}
+
+function defaultName(checkpoint: Checkpoint): string {
+  const { modelType, numLayers, hiddenSize } = checkpoint.config;
+  return `${modelType}-${numLayers}L-${hiddenSize}d`;
+}
+
+/**
+ * computeLogits from decoder.ts, but reading back with `await data()`: on WebGPU, dataSync is slow,
+ * and after its canvas-based readback later mapAsync calls failed here ("A valid external Instance
+ * reference no longer exists").
+ */
+async function logitsAsync(decoder: Decoder, inputIds: number[][], attentionMask?: number[][]) {
+  const width = inputIds[0]?.length ?? 0;
+  if (width === 0 || inputIds.some((row) => row.length !== width)) {
+    throw new Error('logits: inputIds must be a non-empty list of equally long, non-empty rows');
+  }
+  if (attentionMask && (attentionMask.length !== inputIds.length || attentionMask.some((row) => row.length !== width))) {
+    throw new Error(`logits: attentionMask must have the same shape as inputIds [${inputIds.length}, ${width}]`);
+  }
+  const logits = tf.tidy(() => {
+    const ids = tf.tensor2d(inputIds, undefined, 'int32'); // [B, T]
+    const mask = attentionMask ? tf.tensor2d(attentionMask, undefined, 'int32') : undefined; // [B, T]
+    return decoder.forward(ids, { attentionMask: mask }).logits; // [B, T, V]
+  });
+  try {
+    return { data: (await logits.data()) as Float32Array, shape: logits.shape as number[] };
+  } finally {
+    logits.dispose();
+  }
+}
+
+const api = {
+  /** Chooses and starts the tfjs backend (measured, or the pinned one). Call once, first. */
+  // A second call (the page and a test both asking) gets the first call's report: the backend is
+  // chosen once per worker, since tensors cannot move between backends.
+  async init(opts: { backend?: BackendName | 'auto' } = {}): Promise<BackendReport> {
+    backendStarting ??= initBackend(opts.backend).then(
+      (report) => (backendReport = report),
+      (err: unknown) => {
+        backendStarting = null; // let a later call try again
+        throw err;
+      },
+    );
+    return backendStarting;
+  },
+
+  backendReport(): BackendReport | null {
+    return backendReport;
+  },
+
+  /**
+   * Validates the files as a checkpoint first (nothing is stored when that fails), then stores
+   * them in IndexedDB and loads the model as the current one.
+   */
+  async importModel(
+    files: { name: string; bytes: ArrayBuffer }[],
+    name?: string,
+    onProgress?: (progress: ImportProgress) => void,
+  ): Promise<ModelSummary> {
+    requireBackend();
+    try {
+      await onProgress?.({ stage: 'validating' });
+      const modelFiles = toModelFiles(files);
+      const checkpoint = loadCheckpoint(modelFiles);
+      const folder = folderName(files);
+      const displayName = name?.trim() || folder || defaultName(checkpoint);
+      const source = folder ? `imported from folder ${folder}` : `imported files (${[...modelFiles.keys()].join(', ')})`;
+      await onProgress?.({ stage: 'saving' });
+      const stored = await saveModel(await db(), modelInput(checkpoint, displayName, source), modelFiles);
+      await onProgress?.({ stage: 'loading' });
+      return makeCurrent(checkpoint, summarize(stored));
+    } finally {
+      (onProgress as Partial<Remote<unknown>> | undefined)?.[releaseProxy]?.();
+    }
+  },
+
+  async listModels(): Promise<ModelSummary[]> {
+    return (await listStoredModels(await db())).map((record) => summarize(record));
+  },
+
+  /** Loads a stored model (no re-import) and makes it current. */
+  async loadModel(id: string): Promise<ModelSummary> {
+    requireBackend();
+    const handle = await db();
+    const files = await getModelFiles(handle, id); // throws naming the id when it is gone
+    const record = await getModel(handle, id);
+    if (!record) throw new Error(`Model "${id}" was deleted while it was loading; choose another model.`);
+    return makeCurrent(loadCheckpoint(files), summarize(record));
+  },
+
+  async deleteModel(id: string): Promise<void> {
+    await deleteStoredModel(await db(), id);
+    if (current?.summary.id === id) {
+      current.decoder.dispose();
+      current = null;
+    }
+  },
+
+  currentModel(): ModelSummary | null {
+    return current?.summary ?? null;
+  },
+
+  /** Token ids of `text`; special tokens (e.g. Llama's <s>) are added unless told otherwise, as in transformers. */
+  tokenize(text: string, opts: { addSpecialTokens?: boolean } = {}): number[] {
+    return requireModel().tokenizer.encode(text, opts);
+  },
+
+  decode(ids: number[]): string {
+    return requireModel().tokenizer.decode(ids);
+  },
+
+  /** Logits [B, T, vocab] for a batch; rows of different length need an attention mask. */
+  async logits(inputIds: number[][], attentionMask?: number[][]): Promise<{ data: Float32Array; shape: number[] }> {
+    return logitsAsync(requireModel().decoder, inputIds, attentionMask);
+  },
+
+  /**
+   * Generates from a text prompt (tokenized with special tokens, as transformers' pipeline does) or from token ids, calling
+   * `onToken` for each new token. `cancelGeneration()` stops it early (stoppedBy "cancelled").
+   */
+  async generate(
+    prompt: string | { ids: number[] },
+    settings: GenerationSettings,
+    onToken?: (event: TokenEvent) => void,
+  ): Promise<GenerationResult> {
+    const { decoder, tokenizer } = requireModel();
+    if (generation) throw new Error('A generation is already running: stop it before starting another.');
+    const controller = new AbortController();
+    generation = controller;
+    const start = performance.now();
+    try {
+      const promptIds = typeof prompt === 'string' ? tokenizer.encode(prompt) : prompt.ids;
+      if (promptIds.length === 0) throw new Error('The prompt is empty: type some text (or pass at least one token id).');
+      const result = await generateIds(decoder, promptIds, settings, {
+        decode: (ids: number[]) => tokenizer.decode(ids),
+        onToken: onToken ? (id: number, text: string) => void onToken({ id, text }) : undefined,
+        signal: controller.signal,
+      });
+      const ms = performance.now() - start;
+      return {
+        ids: result.ids,
+        newIds: result.newIds,
+        text: result.text ?? tokenizer.decode(result.newIds),
+        stoppedBy: result.stoppedBy,
+        ms,
+        tokensPerSecond: ms > 0 ? (result.newIds.length * 1000) / ms : 0,
+      };
+    } finally {
+      generation = null;
+      (onToken as Partial<Remote<unknown>> | undefined)?.[releaseProxy]?.();
+    }
+  },
+
+  cancelGeneration(): boolean {
+    if (!generation) return false;
+    generation.abort();
+    return true;
+  },
+
+  memory(): { numTensors: number; numBytes: number; numDataBuffers: number; backend: string } {
+    const { numTensors, numBytes, numDataBuffers } = tf.memory();
+    return { numTensors, numBytes, numDataBuffers, backend: tf.getBackend() };
+  },
+};
+
+export type Api = typeof api;
+
+expose(api);
