@@ -5,7 +5,7 @@ import { parseArgs, UsageError, required, type ParsedArgs } from './args';
 const HELP = `usage: npm run --silent hone -- <command> [options]   (all commands take --backend cpu|wasm, default wasm)
   tokenize --model DIR --text STR                       → {"ids":[…]}
   decode   --model DIR --ids 1,2,3                      → {"text":"…"}
-  logits   --model DIR --input REQ.json --out OUT.safetensors
+  logits   --model DIR --input REQ.json --out OUT.safetensors [--adapter DIR (PEFT layout or Hone export)]
   generate --model DIR --prompt-ids 1,2,3 [--max-new-tokens N --greedy --temperature T --top-k K --top-p P --repetition-penalty R --seed S]
   metrics  --file CASES.json                            → [result, …]
   import   FILE [--format alpaca|dolly|sharegpt|messages|sni|csv|text|auto] --out OUT.jsonl`;

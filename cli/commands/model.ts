@@ -1,5 +1,8 @@
 // CLI commands over a model folder: tokenize, decode, logits, generate.
-import { readFile, writeFile, rename } from 'node:fs/promises';
+import { readFile, readdir, writeFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { PeftModel, readAdapterFolder } from '../../src/core/peft';
 import { loadCheckpoint, type Checkpoint } from '../../src/core/model/checkpoint';
 import { Decoder, computeLogits } from '../../src/core/model/decoder';
 import { generate } from '../../src/core/model/generate';
@@ -82,12 +85,13 @@ export function parseLogitsRequest(text: string, file: string): { inputIds: numb
 export async function logitsCommand(args: ParsedArgs): Promise<{ out: string; shape: number[] }> {
   const inputFile = required(args, 'input');
   const out = required(args, 'out');
-  if (args.flags.has('adapter')) throw new UsageError('logits: --adapter is not available yet in this build');
   const request = parseLogitsRequest(await readFile(inputFile, 'utf8'), inputFile);
   const checkpoint = await checkpointFrom(args);
   checkIds(request.inputIds, checkpoint.config.vocabSize, `${inputFile} input_ids`);
+  const adapterDir = args.flags.get('adapter');
+  const adapterFiles = adapterDir === undefined ? null : await readAdapterDir(adapterDir);
   const { data, shape } = await withDecoder(checkpoint, async (decoder) =>
-    computeLogits(decoder, request.inputIds, request.attentionMask),
+    adapterFiles ? adapterLogits(decoder, adapterFiles, request.inputIds, request.attentionMask) : computeLogits(decoder, request.inputIds, request.attentionMask),
   );
   // Write next to the target and rename, so a failed run never leaves half a file.
   const partial = `${out}.partial`;
@@ -116,4 +120,44 @@ export async function generateCommand(args: ParsedArgs): Promise<{ ids: number[]
     generate(decoder, promptIds, settings, { decode: (ids) => checkpoint.tokenizer.decode(ids) }),
   );
   return { ids: result.ids, stoppedBy: result.stoppedBy };
+}
+
+/** Every plain file of an adapter folder (PEFT layout or Hone's own export), by base name. */
+async function readAdapterDir(dir: string): Promise<Map<string, Uint8Array>> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    throw new UsageError(`--adapter ${dir}: no such folder`);
+  }
+  const files = new Map<string, Uint8Array>();
+  for (const name of names) {
+    if (name === 'adapter_config.json' || name.endsWith('.safetensors') || name === 'config.json') {
+      files.set(name, new Uint8Array(await readFile(join(dir, name))));
+    }
+  }
+  return files;
+}
+
+/** Logits of the base model with an adapter folder applied, read back as host data. */
+function adapterLogits(
+  decoder: Decoder,
+  files: Map<string, Uint8Array>,
+  inputIds: number[][],
+  attentionMask?: number[][],
+): { data: Float32Array; shape: [number, number, number] } {
+  const model = new PeftModel(decoder, readAdapterFolder(files, decoder));
+  try {
+    const logits = tf.tidy(() => {
+      const ids = tf.tensor2d(inputIds, undefined, 'int32'); // [B, T]
+      const mask = attentionMask ? tf.tensor2d(attentionMask, undefined, 'int32') : undefined; // [B, T]
+      return model.forward(ids, mask); // [B, T, V]
+    });
+    const [b, t, v] = logits.shape;
+    const data = logits.dataSync() as Float32Array;
+    logits.dispose();
+    return { data, shape: [b, t, v] };
+  } finally {
+    model.dispose();
+  }
 }

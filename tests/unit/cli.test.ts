@@ -65,6 +65,54 @@ describe.each(models)('CLI on %s', (model) => {
   });
 });
 
+function maxUnmaskedDiff(actual: Float32Array, expected: { shape: number[]; data: Float32Array }, mask: number[][]): number {
+  const [B, T, V] = expected.shape;
+  let maxDiff = 0;
+  for (let b = 0; b < B; b++)
+    for (let t = 0; t < T; t++) {
+      if (mask[b][t] !== 1) continue;
+      for (let v = 0; v < V; v++) {
+        const i = (b * T + t) * V + v;
+        maxDiff = Math.max(maxDiff, Math.abs(actual[i] - expected.data[i]));
+      }
+    }
+  return maxDiff;
+}
+
+describe('CLI logits --adapter', () => {
+  it.each([
+    ['tiny-gpt2', 'lora'],
+    ['tiny-gpt2', 'ia3'],
+    ['tiny-llama', 'prefix'],
+    ['tiny-llama', 'prompt'],
+  ])('%s with the PEFT %s folder gives the reference logits', async (model, method) => {
+    const dir = fixture(model);
+    const reference = JSON.parse(readFileSync(join(dir, 'reference.json'), 'utf8'));
+    const work = mkdtempSync(join(tmpdir(), 'hone-cli-'));
+    const request = join(work, 'req.json');
+    const out = join(work, 'out.safetensors');
+    writeFileSync(request, JSON.stringify({ input_ids: reference.logits.input_ids, attention_mask: reference.logits.attention_mask }));
+    const result = await hone(['logits', '--model', dir, '--input', request, '--out', out, '--adapter', join(dir, 'adapters', method), '--backend', 'cpu']);
+    expect(result.code, result.stderr).toBe(0);
+    const logits = parseSafetensors(readFileSync(out), 'out.safetensors').get('logits')!;
+    const references = parseSafetensors(readFileSync(join(dir, 'reference.safetensors')), 'reference.safetensors');
+    expect(maxUnmaskedDiff(logits.data, references.get(`logits.${method}`)!, reference.logits.attention_mask)).toBeLessThan(1e-4);
+    // and the adapter really changes the output
+    expect(maxUnmaskedDiff(logits.data, references.get('logits.base')!, reference.logits.attention_mask)).toBeGreaterThan(1e-3);
+  });
+
+  it('refuses an adapter made for another base model and writes nothing', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'hone-cli-'));
+    const request = join(work, 'req.json');
+    const out = join(work, 'out.safetensors');
+    writeFileSync(request, JSON.stringify({ input_ids: [[1, 2, 3]] }));
+    const result = await hone(['logits', '--model', fixture('tiny-llama'), '--input', request, '--out', out, '--adapter', join(fixture('tiny-gpt2'), 'adapters', 'prefix'), '--backend', 'cpu']);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('prompt_embeddings');
+    expect(existsSync(out)).toBe(false);
+  });
+});
+
 describe('CLI errors', () => {
   it('exits non-zero with one line for an unknown command', async () => {
     const result = await hone(['frobnicate']);
