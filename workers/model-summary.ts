@@ -1,9 +1,16 @@
 // What the UI shows about a model, built from the store's record. The architecture numbers are
 // stored with the record at import time so the Models list never has to read weights.
 import type { Checkpoint } from '../src/core/model/checkpoint';
+import type { ModelConfig } from '../src/core/model/config';
 import type { ModelInput, ModelRecord } from '../src/core/store';
 
-export interface ModelSummary {
+/** The architecture numbers stored with a model record (a slice of the parsed config). */
+export type Architecture = Pick<
+  ModelConfig,
+  'numLayers' | 'hiddenSize' | 'numHeads' | 'numKvHeads' | 'vocabSize' | 'intermediateSize' | 'maxPositions' | 'tieWordEmbeddings'
+>;
+
+export interface ModelSummary extends Architecture {
   id: string;
   name: string;
   /** the checkpoint's model_type: gpt2, llama, qwen2 */
@@ -11,29 +18,10 @@ export interface ModelSummary {
   family: string;
   /** the weights actually stored, tied embeddings counted once */
   parameterCount: number;
-  numLayers: number;
-  hiddenSize: number;
-  numHeads: number;
-  numKvHeads: number;
-  vocabSize: number;
-  intermediateSize: number;
-  maxPositions: number;
-  tieWordEmbeddings: boolean;
   sizeBytes: number;
   files: string[];
   createdAt: number;
   source: string;
-}
-
-interface Architecture {
-  numLayers: number;
-  hiddenSize: number;
-  numHeads: number;
-  numKvHeads: number;
-  vocabSize: number;
-  intermediateSize: number;
-  maxPositions: number;
-  tieWordEmbeddings: boolean;
 }
 
 /** The store's metadata for a freshly validated checkpoint. */

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from './backends';
 import type { BackendName, BackendReport } from '../src/core/backend/select';
 import { loadCheckpoint, type Checkpoint, type ModelFiles } from '../src/core/model/checkpoint';
-import { Decoder } from '../src/core/model/decoder';
+import { Decoder, computeLogits } from '../src/core/model/decoder';
 import { generate as generateIds, type GenerationResult as IdsResult, type GenerationSettings } from '../src/core/model/generate';
 import type { HoneTokenizer } from '../src/core/tokenizer/tokenizer';
 import {
@@ -98,31 +98,6 @@ function defaultName(checkpoint: Checkpoint): string {
   return `${modelType}-${numLayers}L-${hiddenSize}d`;
 }
 
-/**
- * computeLogits from decoder.ts, but reading back with `await data()`: on WebGPU, dataSync is slow,
- * and after its canvas-based readback later mapAsync calls failed here ("A valid external Instance
- * reference no longer exists").
- */
-async function logitsAsync(decoder: Decoder, inputIds: number[][], attentionMask?: number[][]) {
-  const width = inputIds[0]?.length ?? 0;
-  if (width === 0 || inputIds.some((row) => row.length !== width)) {
-    throw new Error('logits: inputIds must be a non-empty list of equally long, non-empty rows');
-  }
-  if (attentionMask && (attentionMask.length !== inputIds.length || attentionMask.some((row) => row.length !== width))) {
-    throw new Error(`logits: attentionMask must have the same shape as inputIds [${inputIds.length}, ${width}]`);
-  }
-  const logits = tf.tidy(() => {
-    const ids = tf.tensor2d(inputIds, undefined, 'int32'); // [B, T]
-    const mask = attentionMask ? tf.tensor2d(attentionMask, undefined, 'int32') : undefined; // [B, T]
-    return decoder.forward(ids, { attentionMask: mask }).logits; // [B, T, V]
-  });
-  try {
-    return { data: (await logits.data()) as Float32Array, shape: logits.shape as number[] };
-  } finally {
-    logits.dispose();
-  }
-}
-
 const api = {
   /** Chooses and starts the tfjs backend (measured, or the pinned one). Call once, first. */
   // A second call (the page and a test both asking) gets the first call's report: the backend is
@@ -205,7 +180,7 @@ const api = {
 
   /** Logits [B, T, vocab] for a batch; rows of different length need an attention mask. */
   async logits(inputIds: number[][], attentionMask?: number[][]): Promise<{ data: Float32Array; shape: number[] }> {
-    return logitsAsync(requireModel().decoder, inputIds, attentionMask);
+    return computeLogits(requireModel().decoder, inputIds, attentionMask);
   },
 
   /**

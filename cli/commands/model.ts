@@ -1,7 +1,6 @@
 // CLI commands over a model folder: tokenize, decode, logits, generate.
 import { readFile, readdir, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import { PeftModel, readAdapterFolder } from '../../src/core/peft';
 import { loadCheckpoint, type Checkpoint } from '../../src/core/model/checkpoint';
 import { Decoder, computeLogits } from '../../src/core/model/decoder';
@@ -140,23 +139,15 @@ async function readAdapterDir(dir: string): Promise<Map<string, Uint8Array>> {
 }
 
 /** Logits of the base model with an adapter folder applied, read back as host data. */
-function adapterLogits(
+async function adapterLogits(
   decoder: Decoder,
   files: Map<string, Uint8Array>,
   inputIds: number[][],
   attentionMask?: number[][],
-): { data: Float32Array; shape: [number, number, number] } {
+): Promise<{ data: Float32Array; shape: [number, number, number] }> {
   const model = new PeftModel(decoder, readAdapterFolder(files, decoder));
   try {
-    const logits = tf.tidy(() => {
-      const ids = tf.tensor2d(inputIds, undefined, 'int32'); // [B, T]
-      const mask = attentionMask ? tf.tensor2d(attentionMask, undefined, 'int32') : undefined; // [B, T]
-      return model.forward(ids, mask); // [B, T, V]
-    });
-    const [b, t, v] = logits.shape;
-    const data = logits.dataSync() as Float32Array;
-    logits.dispose();
-    return { data, shape: [b, t, v] };
+    return await computeLogits((ids, mask) => model.forward(ids, mask), inputIds, attentionMask);
   } finally {
     model.dispose();
   }

@@ -1,5 +1,8 @@
 // Loads a tests/fixtures/hf checkpoint and its reference outputs for the decoder and generate tests.
 import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll } from 'vitest';
+import { setNodeBackend } from '../../cli/node-backend';
+import { Decoder } from '../../src/core/model/decoder';
 import { loadCheckpoint, type Checkpoint } from '../../src/core/model/checkpoint';
 import { parseSafetensors, type HostTensor } from '../../src/core/model/safetensors';
 
@@ -26,4 +29,25 @@ export async function loadFixture(name: FixtureName): Promise<Fixture> {
     reference: JSON.parse(await readFile(new URL('reference.json', dir), 'utf8')) as Reference,
     tensors: parseSafetensors(await read('reference.safetensors'), 'reference.safetensors'),
   };
+}
+
+/**
+ * Inside a describe block: switches to `backend`, loads each fixture and builds its decoder before
+ * the tests, disposes the decoders after. The maps fill in beforeAll.
+ */
+export function useFixtureDecoders(backend: 'cpu' | 'wasm', names: FixtureName[]) {
+  const fixtures = new Map<FixtureName, Fixture>();
+  const decoders = new Map<FixtureName, Decoder>();
+  beforeAll(async () => {
+    await setNodeBackend(backend);
+    for (const name of names) {
+      const fixture = await loadFixture(name);
+      fixtures.set(name, fixture);
+      decoders.set(name, Decoder.fromHost(fixture.checkpoint.config, fixture.checkpoint.weights));
+    }
+  });
+  afterAll(() => {
+    for (const decoder of decoders.values()) decoder.dispose();
+  });
+  return { fixtures, decoders };
 }

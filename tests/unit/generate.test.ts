@@ -1,9 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setNodeBackend } from '../../cli/node-backend';
-import { Decoder } from '../../src/core/model/decoder';
+import { describe, expect, it } from 'vitest';
 import { generate } from '../../src/core/model/generate';
-import { loadFixture, type Fixture, type FixtureName } from './decoder-fixtures';
+import { useFixtureDecoders, type FixtureName } from './decoder-fixtures';
 
 const FIXTURES: FixtureName[] = ['tiny-gpt2', 'tiny-llama'];
 /** A decode that makes every token visible, so stop strings and streamed pieces are exact. */
@@ -11,21 +9,7 @@ const bracketDecode = (ids: number[]) => ids.map((id) => `<${id}>`).join('');
 const SAMPLING = { temperature: 0.9, topK: 40, topP: 0.95, repetitionPenalty: 1.1 };
 
 describe.each(['cpu', 'wasm'] as const)('generate on %s', (backend) => {
-  const fixtures = new Map<FixtureName, Fixture>();
-  const decoders = new Map<FixtureName, Decoder>();
-
-  beforeAll(async () => {
-    await setNodeBackend(backend);
-    for (const name of FIXTURES) {
-      const fixture = await loadFixture(name);
-      fixtures.set(name, fixture);
-      decoders.set(name, Decoder.fromHost(fixture.checkpoint.config, fixture.checkpoint.weights));
-    }
-  });
-
-  afterAll(() => {
-    for (const decoder of decoders.values()) decoder.dispose();
-  });
+  const { fixtures, decoders } = useFixtureDecoders(backend, FIXTURES);
 
   describe.each(FIXTURES)('%s', (name) => {
     const prompt = () => fixtures.get(name)!.reference.greedy.prompt_ids;

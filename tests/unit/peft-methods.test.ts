@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { setNodeBackend } from '../../cli/node-backend';
-import { parameterCount } from '../../src/core/model/config';
+import { parameterCount } from '../../src/core/model/weight-names';
 import { parseSafetensors } from '../../src/core/model/safetensors';
 import { LoraMethod, PeftModel, createMethod, exportAdapterFolder, readAdapterFolder } from '../../src/core/peft';
 import { MODELS, loadFixture, logitsOf, maxDiff, sameBits, snapshot, type Fixture } from './peft-helpers';

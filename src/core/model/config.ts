@@ -189,18 +189,3 @@ function parseLlama(json: Json, modelType: 'llama' | 'qwen2'): ModelConfig {
     padTokenId: tokenId(json, 'pad_token_id'),
   };
 }
-
-/** Parameter count of a config's checkpoint (embeddings counted once when tied). */
-export function parameterCount(config: ModelConfig): number {
-  const { hiddenSize: d, intermediateSize: f, numLayers, vocabSize, numHeads, numKvHeads, headDim } = config;
-  const q = numHeads * headDim;
-  const kv = numKvHeads * headDim;
-  if (config.family === 'gpt2') {
-    const block = 2 * 2 * d + (d * 3 * d + 3 * d) + (d * d + d) + (d * f + f) + (f * d + d);
-    return vocabSize * d + config.maxPositions * d + numLayers * block + 2 * d;
-  }
-  const attention = d * (q + 2 * kv) + q * d + (config.qkvBias ? q + 2 * kv : 0) + (config.outBias ? d : 0);
-  const mlp = 3 * d * f + (config.mlpBias ? 2 * f + d : 0);
-  const block = 2 * d + attention + mlp;
-  return vocabSize * d * (config.tieWordEmbeddings ? 1 : 2) + numLayers * block + d;
-}

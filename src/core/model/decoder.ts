@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from './config';
 import type { HostTensor } from './safetensors';
-import { expectedWeights } from './checkpoint';
+import { expectedWeights } from './weight-names';
 import { embed, gpt2Mlp, layerNorm, llamaMlp, rmsNorm, type BlockContext } from './blocks';
 import { TransposedWeights, type MatmulWeight } from './transposed-weights';
 import { attention, buildMaskBias, ropeInverseFrequencies, ropeTables, type LayerKV } from './attention';
@@ -265,12 +265,19 @@ function checkWeights(config: ModelConfig, weights: Map<string, tf.Tensor>): voi
   }
 }
 
-/** Logits for plain id rows, read back to the host: [B, T, V] row-major. Used by the CLI and tests. */
-export function computeLogits(
-  decoder: Decoder,
+/** Anything that maps id rows (and an optional mask) to logits: a Decoder's forward, or a PEFT model's. */
+export type LogitsForward = (inputIds: tf.Tensor2D, attentionMask?: tf.Tensor2D) => tf.Tensor3D;
+
+/**
+ * Logits for plain id rows, read back to the host: [B, T, V] row-major. Used by the worker, the CLI
+ * and tests. The readback is `await data()`, never dataSync: on tfjs-webgpu dataSync gave wrong
+ * values and broke later mapAsync readbacks.
+ */
+export async function computeLogits(
+  model: Decoder | LogitsForward,
   inputIds: number[][],
   attentionMask?: number[][],
-): { data: Float32Array; shape: [number, number, number] } {
+): Promise<{ data: Float32Array; shape: [number, number, number] }> {
   const width = inputIds[0]?.length ?? 0;
   if (width === 0 || inputIds.some((row) => row.length !== width)) {
     throw new Error('computeLogits: inputIds must be a non-empty list of equally long, non-empty rows');
@@ -278,13 +285,17 @@ export function computeLogits(
   if (attentionMask && (attentionMask.length !== inputIds.length || attentionMask.some((row) => row.length !== width))) {
     throw new Error(`computeLogits: attentionMask must have the same shape as inputIds [${inputIds.length}, ${width}]`);
   }
+  const forward: LogitsForward =
+    model instanceof Decoder ? (ids, mask) => model.forward(ids, { attentionMask: mask }).logits : model;
   const logits = tf.tidy(() => {
     const ids = tf.tensor2d(inputIds, undefined, 'int32'); // [B, T]
     const mask = attentionMask ? tf.tensor2d(attentionMask, undefined, 'int32') : undefined; // [B, T]
-    return decoder.forward(ids, { attentionMask: mask }).logits; // [B, T, V]
+    return forward(ids, mask); // [B, T, V]
   });
-  const data = logits.dataSync() as Float32Array;
-  const [b, t, v] = logits.shape;
-  logits.dispose();
-  return { data, shape: [b, t, v] };
+  try {
+    const [b, t, v] = logits.shape;
+    return { data: (await logits.data()) as Float32Array, shape: [b, t, v] };
+  } finally {
+    logits.dispose();
+  }
 }

@@ -3,7 +3,7 @@
 // weights ~ Normal(0, 0.02) (initializer_range), biases 0, norm weights 1.
 import type { ModelConfig } from './config';
 import type { HostTensor } from './safetensors';
-import { expectedWeights } from './checkpoint';
+import { expectedWeights } from './weight-names';
 import { Rng } from '../rng';
 
 export function randomWeights(config: ModelConfig, seed: number, std = 0.02): Map<string, HostTensor> {
