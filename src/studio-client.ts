@@ -33,6 +33,14 @@ export class StudioClient {
     this.#remote = wrap<Api>(this.#worker);
   }
 
+  /**
+   * The worker's whole API. Facades for the training, data and evaluation APIs (src/state/*) call
+   * it directly; wrap callbacks in comlink's `proxy` before passing them.
+   */
+  get remote(): Remote<Api> {
+    return this.#remote;
+  }
+
   init(options: { backend?: BackendName | 'auto' } = {}): Promise<BackendReport> {
     return this.#remote.init(options);
   }

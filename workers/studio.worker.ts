@@ -8,16 +8,20 @@ import type { BackendName, BackendReport } from '../src/core/backend/select';
 import { loadCheckpoint, type Checkpoint, type ModelFiles } from '../src/core/model/checkpoint';
 import { Decoder, computeLogits } from '../src/core/model/decoder';
 import { generate as generateIds, type GenerationResult as IdsResult, type GenerationSettings } from '../src/core/model/generate';
-import type { HoneTokenizer } from '../src/core/tokenizer/tokenizer';
 import {
   deleteModel as deleteStoredModel,
   getModel,
   getModelFiles,
   listModels as listStoredModels,
-  openHoneDb,
   saveModel,
 } from '../src/core/store';
 import { modelInput, summarize, type ModelSummary } from './model-summary';
+import { currentModel, db, getBackendReport, requireBackend, requireModel, setBackendReport, setCurrent } from './context';
+import { trainingApi } from './training';
+import { dataApi } from './data';
+import { evalApi } from './eval';
+import { benchApi } from './bench';
+import { selfInstructApi } from './self-instruct';
 
 export type { BackendReport, BackendName, GenerationSettings, ModelSummary };
 
@@ -44,36 +48,14 @@ export interface ImportProgress {
   stage: 'validating' | 'saving' | 'loading';
 }
 
-interface LoadedModel {
-  summary: ModelSummary;
-  decoder: Decoder;
-  tokenizer: HoneTokenizer;
-}
-
-let backendReport: BackendReport | null = null;
 let backendStarting: Promise<BackendReport> | null = null;
-let current: LoadedModel | null = null;
 let generation: AbortController | null = null;
-let dbPromise: ReturnType<typeof openHoneDb> | null = null;
-
-const db = () => (dbPromise ??= openHoneDb());
-
-function requireBackend(): void {
-  if (!backendReport) throw new Error('The studio worker is not initialised yet: call init() first.');
-}
-
-function requireModel(): LoadedModel {
-  requireBackend();
-  if (!current) throw new Error('No model is loaded: import a model or load one from the Models list first.');
-  return current;
-}
 
 /** Builds the decoder for a validated checkpoint and makes it the current model. */
 function makeCurrent(checkpoint: Checkpoint, summary: ModelSummary): ModelSummary {
   // Build before disposing the old one: if this throws, the previous model stays usable.
   const decoder = Decoder.fromHost(checkpoint.config, checkpoint.weights);
-  current?.decoder.dispose();
-  current = { summary, decoder, tokenizer: checkpoint.tokenizer };
+  setCurrent({ summary, decoder, tokenizer: checkpoint.tokenizer, checkpoint });
   return summary;
 }
 
@@ -104,7 +86,10 @@ const api = {
   // chosen once per worker, since tensors cannot move between backends.
   async init(opts: { backend?: BackendName | 'auto' } = {}): Promise<BackendReport> {
     backendStarting ??= initBackend(opts.backend).then(
-      (report) => (backendReport = report),
+      (report) => {
+        setBackendReport(report);
+        return report;
+      },
       (err: unknown) => {
         backendStarting = null; // let a later call try again
         throw err;
@@ -114,7 +99,7 @@ const api = {
   },
 
   backendReport(): BackendReport | null {
-    return backendReport;
+    return getBackendReport();
   },
 
   /**
@@ -159,14 +144,11 @@ const api = {
 
   async deleteModel(id: string): Promise<void> {
     await deleteStoredModel(await db(), id);
-    if (current?.summary.id === id) {
-      current.decoder.dispose();
-      current = null;
-    }
+    if (currentModel()?.summary.id === id) setCurrent(null);
   },
 
   currentModel(): ModelSummary | null {
-    return current?.summary ?? null;
+    return currentModel()?.summary ?? null;
   },
 
   /** Token ids of `text`; special tokens (e.g. Llama's <s>) are added unless told otherwise, as in transformers. */
@@ -230,6 +212,12 @@ const api = {
     const { numTensors, numBytes, numDataBuffers } = tf.memory();
     return { numTensors, numBytes, numDataBuffers, backend: tf.getBackend() };
   },
+
+  ...trainingApi,
+  ...dataApi,
+  ...evalApi,
+  ...benchApi,
+  ...selfInstructApi,
 };
 
 export type Api = typeof api;

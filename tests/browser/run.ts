@@ -20,14 +20,19 @@ function findChromium(): string {
   return found;
 }
 
+// HONE_DIST serves another build folder (e.g. `vite build --outDir /tmp/dist-x`), so parallel
+// builds do not overwrite each other's dist/.
+const distDir = process.env.HONE_DIST ?? `${root}dist`;
+
 async function startPreview(): Promise<{ server: PreviewServer; baseUrl: string }> {
-  if (!existsSync(new URL('../../dist/index.html', import.meta.url))) {
-    throw new Error('dist/index.html is missing: run `vite build` first (npm run test:browser does)');
+  if (!existsSync(`${distDir}/index.html`)) {
+    throw new Error(`${distDir}/index.html is missing: run \`vite build\` first (npm run test:browser does)`);
   }
   // The COOP/COEP headers come from vite.config.ts's `preview.headers`.
   const server = await preview({
     root,
     logLevel: 'warn',
+    build: { outDir: distDir },
     preview: { host: '127.0.0.1', port: 0, strictPort: false, open: false },
   });
   const address = server.httpServer.address() as AddressInfo | null;
