@@ -8,7 +8,9 @@ const HELP = `usage: npm run --silent hone -- <command> [options]   (all command
   logits   --model DIR --input REQ.json --out OUT.safetensors [--adapter DIR (PEFT layout or Hone export)]
   generate --model DIR --prompt-ids 1,2,3 [--max-new-tokens N --greedy --temperature T --top-k K --top-p P --repetition-penalty R --seed S]
   metrics  --file CASES.json                            → [result, …]
-  import   FILE [--format alpaca|dolly|sharegpt|messages|sni|csv|text|auto] --out OUT.jsonl`;
+  import   FILE [--format alpaca|dolly|sharegpt|messages|sni|csv|text|auto] --out OUT.jsonl
+  pretrain [--out public/models/hone-tiny --work .pretrain --max-minutes M --checkpoint-every N --steps N --documents N]
+           builds hone-tiny; resumes from WORK/checkpoint when one is there`;
 
 type Command = (args: ParsedArgs) => Promise<unknown>;
 
@@ -17,6 +19,7 @@ const commands: Record<string, { needsTf: boolean; run: Command }> = {
   decode: { needsTf: false, run: async (a) => (await import('./commands/model')).decodeCommand(a) },
   logits: { needsTf: true, run: async (a) => (await import('./commands/model')).logitsCommand(a) },
   generate: { needsTf: true, run: async (a) => (await import('./commands/model')).generateCommand(a) },
+  pretrain: { needsTf: true, run: async (a) => (await import('./commands/pretrain')).pretrainCommand(a) },
   metrics: { needsTf: false, run: async (a) => (await import('./commands/metrics')).metricsCommand(required(a, 'file')) },
   import: {
     needsTf: false,
