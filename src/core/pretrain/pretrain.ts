@@ -22,7 +22,7 @@ export interface PretrainSpec {
   heads: number;
   kvHeads: number;
   intermediateSize: number;
-  /** tokens per packed row (and max_position_embeddings is 4× this, room for prompts at inference) */
+  /** tokens per packed row (max_position_embeddings is 2× this: room for long prompts at inference) */
   seqLen: number;
   batchSize: number;
   steps: number;
@@ -46,9 +46,9 @@ export const HONE_TINY: PretrainSpec = {
   heads: 4,
   kvHeads: 2,
   intermediateSize: 384,
-  seqLen: 64,
-  batchSize: 16,
-  steps: 4000,
+  seqLen: 128,
+  batchSize: 8,
+  steps: 3000,
   learningRate: 3e-3,
   warmupSteps: 100,
   seed: 3,
@@ -81,7 +81,7 @@ export function prepareCorpus(spec: PretrainSpec): PreparedCorpus {
     eos_token: '</s>',
     pad_token: '<pad>',
     add_bos_token: true,
-    model_max_length: spec.seqLen * 4,
+    model_max_length: spec.seqLen * 2,
     clean_up_tokenization_spaces: false,
     chat_template: CHAT_TEMPLATE,
   };
@@ -103,7 +103,7 @@ export function llamaConfigJson(spec: PretrainSpec, vocabSize: number): Record<s
     hidden_size: spec.hiddenSize,
     initializer_range: 0.02,
     intermediate_size: spec.intermediateSize,
-    max_position_embeddings: spec.seqLen * 4,
+    max_position_embeddings: spec.seqLen * 2,
     mlp_bias: false,
     model_type: 'llama',
     num_attention_heads: spec.heads,
