@@ -84,6 +84,8 @@ export class HoneTokenizer {
   readonly vocabSize: number;
   readonly bosTokenId: number | null;
   readonly eosTokenId: number | null;
+  /** the model's unknown token (tokenizer.json model.unk_token), null when it has none; eval refuses options that encode to it */
+  readonly unkTokenId: number | null;
   readonly chatTemplate: string | null;
   private compiledTemplate: Template | null = null;
 
@@ -96,6 +98,7 @@ export class HoneTokenizer {
     this.vocabSize = maxId + 1;
     this.bosTokenId = this.idOf(tokenText(config, 'bos_token'));
     this.eosTokenId = this.idOf(tokenText(config, 'eos_token'));
+    this.unkTokenId = tokenizer.model?.unk_token_id ?? this.idOf(tokenText(config, 'unk_token'));
     this.chatTemplate = chatTemplateOf(config);
   }
 
