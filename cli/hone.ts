@@ -8,9 +8,16 @@ const HELP = `usage: npm run --silent hone -- <command> [options]   (all command
   logits   --model DIR --input REQ.json --out OUT.safetensors [--adapter DIR (PEFT layout or Hone export)]
   generate --model DIR --prompt-ids 1,2,3 [--max-new-tokens N --greedy --temperature T --top-k K --top-p P --repetition-penalty R --seed S]
   metrics  --file CASES.json                            → [result, …]
+  eval     --model DIR [--adapter DIR] --data FILE.jsonl --out REPORT.json
+           [--metric rougeL --max-new-tokens 64 --shots K --seed S --prompt alpaca|task --format F --limit N]
+           base (and, with --adapter, tuned) on every example; writes the report, prints the summary
   import   FILE [--format alpaca|dolly|sharegpt|messages|sni|csv|text|auto] --out OUT.jsonl
   pretrain [--out public/models/hone-tiny --work .pretrain --max-minutes M --checkpoint-every N --steps N --documents N]
-           builds hone-tiny; resumes from WORK/checkpoint when one is there`;
+           builds hone-tiny; resumes from WORK/checkpoint when one is there
+  experiment flan [--quick] [--model DIR (default public/models/hone-tiny)] [--held-out a,b,c] --out REPORT.json
+  train    --model DIR --data FILE.jsonl --method lora|ia3|prefix|prompt|adapter|full|freeze --out DIR
+           [--steps N --lr X --batch B --max-length L --seed S --config '{"r":4}' --val-fraction F --format F]
+           writes the exported adapter folder; progress as JSON lines on stderr, the summary on stdout`;
 
 type Command = (args: ParsedArgs) => Promise<unknown>;
 
@@ -19,8 +26,11 @@ const commands: Record<string, { needsTf: boolean; run: Command }> = {
   decode: { needsTf: false, run: async (a) => (await import('./commands/model')).decodeCommand(a) },
   logits: { needsTf: true, run: async (a) => (await import('./commands/model')).logitsCommand(a) },
   generate: { needsTf: true, run: async (a) => (await import('./commands/model')).generateCommand(a) },
+  train: { needsTf: true, run: async (a) => (await import('./commands/train')).trainCommand(a) },
+  experiment: { needsTf: true, run: async (a) => (await import('./commands/experiment')).experimentCommand(a) },
   pretrain: { needsTf: true, run: async (a) => (await import('./commands/pretrain')).pretrainCommand(a) },
   metrics: { needsTf: false, run: async (a) => (await import('./commands/metrics')).metricsCommand(required(a, 'file')) },
+  eval: { needsTf: true, run: async (a) => (await import('./commands/eval')).evalCommand(a) },
   import: {
     needsTf: false,
     run: async (a) => {

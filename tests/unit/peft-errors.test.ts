@@ -4,9 +4,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { setNodeBackend } from '../../cli/node-backend';
+import { readFileSync } from 'node:fs';
+import { parseConfig } from '../../src/core/model/config';
+import { Decoder } from '../../src/core/model/decoder';
+import { randomWeights } from '../../src/core/model/random';
 import { parseSafetensors, writeSafetensors } from '../../src/core/model/safetensors';
-import { PeftError, readAdapterFolder, registerMethod } from '../../src/core/peft';
-import { loadFixture, sameBits, snapshot, type Fixture } from './peft-helpers';
+import { PeftError, createMethod, exportAdapterFolder, readAdapterFolder, registerMethod } from '../../src/core/peft';
+import { fixtureDir, loadFixture, sameBits, snapshot, type Fixture } from './peft-helpers';
 
 const text = (s: string) => new TextEncoder().encode(s);
 const json = (bytes: Uint8Array) => JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
@@ -114,6 +118,41 @@ describe('reading bad adapter folders', () => {
     expect(errorOf(() => readAdapterFolder(new Map([['adapter_config.json', text('{oops')]]), llama.decoder)).message).toContain(
       'adapter_config.json: is not valid JSON',
     );
+  });
+
+  it('every method exported for a wider Llama is refused on tiny-llama, naming the tensor or field and both sizes', async () => {
+    // the same architecture with hidden size 48 (6 heads, 3 kv heads): only the shapes differ
+    const raw = JSON.parse(readFileSync(fixtureDir('tiny-llama') + 'config.json', 'utf8'));
+    const wideConfig = parseConfig({ ...raw, hidden_size: 48, num_attention_heads: 6, num_key_value_heads: 3 });
+    const wide = Decoder.fromHost(wideConfig, randomWeights(wideConfig, 1));
+    const expected: [string, Record<string, unknown>, string][] = [
+      ['lora', { r: 4 }, 'has shape [4,48] but the base model needs [4,32] (r=4, 32 input features); this adapter was probably made for a different base model'],
+      ['ia3', {}, 'has shape [24,1] but the base model needs [16,1]'],
+      ['prefix', { num_virtual_tokens: 3 }, 'tensor "prompt_embeddings" has shape [3,96] but the base model needs [3,64]'],
+      ['prompt', { num_virtual_tokens: 3 }, 'tensor "prompt_embeddings" has shape [3,48] but the base model needs [3,32]'],
+      ['adapter', { kind: 'houlsby' }, "adapter_config.json (hidden_size): is 48 but the base model's hidden size is 32; this adapter was made for a different base model"],
+    ];
+    for (const [name, config, message] of expected) {
+      const method = createMethod(name, wide, config, { seed: 1 });
+      const files = await exportAdapterFolder(method, { baseModel: 'wide-llama' });
+      method.dispose();
+      const error = errorOf(() => readAdapterFolder(files, llama.decoder));
+      expect(error, name).toBeInstanceOf(PeftError);
+      expect(error.message, name).toContain(message);
+    }
+    wide.dispose();
+  });
+
+  it('a bottleneck adapter for another model type names model_type before any tensor', async () => {
+    const method = createMethod('adapter', gpt2.decoder, { kind: 'pfeiffer' }, { seed: 1 });
+    const files = await exportAdapterFolder(method, { baseModel: 'gpt2' });
+    method.dispose();
+    expect(errorOf(() => readAdapterFolder(files, llama.decoder)).message).toBe(
+      'adapter_config.json (model_type): is "gpt2" but the base model is llama; this adapter was made for a different base model',
+    );
+    const config = json(files.get('adapter_config.json')!);
+    files.set('adapter_config.json', text(JSON.stringify({ ...config, model_type: 'llama', hidden_size: 32, colour: 'red' })));
+    expect(errorOf(() => readAdapterFolder(files, llama.decoder)).message).toContain('adapter_config.json (colour): unknown config key(s) "colour"');
   });
 
   it('the registry refuses a second method with a taken name', () => {

@@ -65,11 +65,11 @@ for (const modelName of MODELS) {
     }
 
     for (const key of ['prefix', 'prefix_projection', 'prompt']) {
-      it(`${key}: a fresh method changes the output and survives export → import`, () => {
+      it(`${key}: a fresh method changes the output and survives export → import`, async () => {
         const model = new PeftModel(fixture.decoder, createMethod(methodName(key), fixture.decoder, FRESH[key], { seed: 5 }));
         const logits = logitsOf(model, fixture);
         expect(maxDiff(logits, base)).toBeGreaterThan(1e-4);
-        const reloaded = new PeftModel(fixture.decoder, readAdapterFolder(exportAdapterFolder(model.method!, { baseModel: 'b' }), fixture.decoder));
+        const reloaded = new PeftModel(fixture.decoder, readAdapterFolder(await exportAdapterFolder(model.method!, { baseModel: 'b' }), fixture.decoder));
         // the projection MLP is folded into the saved table, computed by the same ops
         expect(maxDiff(logitsOf(reloaded, fixture), logits)).toBeLessThanOrEqual(1e-6);
         model.dispose();
@@ -78,14 +78,14 @@ for (const modelName of MODELS) {
     }
 
     for (const [key, fixtureName] of [['lora', 'lora'], ['ia3', 'ia3'], ['prefix', 'prefix'], ['prefix_projection', 'prefix_projection'], ['prompt', 'prompt']]) {
-      it(`${key}: a fresh method exports PEFT 0.21's exact config keys, tensor names and shapes`, () => {
+      it(`${key}: a fresh method exports PEFT 0.21's exact config keys, tensor names and shapes`, async () => {
         const fixtureFiles = fixture.adapter(fixtureName);
         const original = json(fixtureFiles.get('adapter_config.json')!);
         // same hyper-parameters as the fixture, every other key left to its default
         const pick = ['r', 'lora_alpha', 'target_modules', 'feedforward_modules', 'num_virtual_tokens', 'prefix_projection', 'encoder_hidden_size'];
         const config = Object.fromEntries(pick.filter((k) => k in original).map((k) => [k, original[k]]));
         const method = createMethod(methodName(key), fixture.decoder, config, { seed: 1 });
-        const files = exportAdapterFolder(method, { baseModel: 'b' });
+        const files = await exportAdapterFolder(method, { baseModel: 'b' });
         const exported = json(files.get('adapter_config.json')!);
         expect(Object.keys(exported).sort()).toEqual(Object.keys(original).sort());
         for (const k of ['fan_in_fan_out', 'token_dim', 'num_attention_heads', 'num_layers', 'num_transformer_submodules', 'encoder_hidden_size', 'task_type', 'peft_type', 'inference_mode']) {
@@ -120,13 +120,13 @@ for (const modelName of MODELS) {
       expect(tf.memory().numTensors).toBe(before);
     });
 
-    it('the adapter exports in AdapterHub layout and round-trips', () => {
+    it('the adapter exports in AdapterHub layout and round-trips', async () => {
       const method = createMethod('adapter', fixture.decoder, { kind: 'houlsby', reduction_factor: 8, name: 'task' }, { seed: 2 });
       const model = new PeftModel(fixture.decoder, method);
       for (const v of method.variables().values()) v.assign(tf.randomNormal(v.shape, 0, 0.1, 'float32', 4)); // train-like values
       const logits = logitsOf(model, fixture);
       expect(maxDiff(logits, base)).toBeGreaterThan(1e-4);
-      const files = exportAdapterFolder(method, { baseModel: 'base/x' });
+      const files = await exportAdapterFolder(method, { baseModel: 'base/x' });
       expect([...files.keys()].sort()).toEqual(['README.md', 'adapter.safetensors', 'adapter_config.json']);
       const config = json(files.get('adapter_config.json')!);
       expect(config['name']).toBe('task');
@@ -143,14 +143,14 @@ for (const modelName of MODELS) {
       reloaded.dispose();
     });
 
-    it('full fine-tuning exports a whole checkpoint with the trained weights', () => {
+    it('full fine-tuning exports a whole checkpoint with the trained weights', async () => {
       const method = createMethod('full', fixture.decoder);
       const model = new PeftModel(fixture.decoder, method);
       const count = model.trainableParameterCount();
       expect(count).toEqual({ trainable: parameterCount(fixture.decoder.config), total: parameterCount(fixture.decoder.config), percent: 100 });
       const embedding = method.variables().get(fixture.decoder.embeddingName)!;
       embedding.assign(tf.mul(embedding, 2));
-      const files = exportAdapterFolder(method, { baseModel: 'base/x' });
+      const files = await exportAdapterFolder(method, { baseModel: 'base/x' });
       expect([...files.keys()].sort()).toEqual(['README.md', 'config.json', 'model.safetensors']);
       const saved = parseSafetensors(files.get('model.safetensors')!, 'model.safetensors');
       expect(saved.size).toBe(fixture.decoder.params.size);

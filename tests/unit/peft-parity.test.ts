@@ -42,10 +42,10 @@ for (const backend of ['cpu', 'wasm'] as const) {
             expect(tf.memory().numTensors).toBe(before);
           });
 
-          it(`${adapter}: export → import gives identical logits and PEFT's files`, () => {
+          it(`${adapter}: export → import gives identical logits and PEFT's files`, async () => {
             const source = fixture.adapter(adapter);
             const model = new PeftModel(fixture.decoder, readAdapterFolder(source, fixture.decoder));
-            const exported = exportAdapterFolder(model.method!, { baseModel: `hone-test/${modelName}` });
+            const exported = await exportAdapterFolder(model.method!, { baseModel: `hone-test/${modelName}` });
             expect([...exported.keys()].sort()).toEqual(['README.md', 'adapter_config.json', 'adapter_model.safetensors']);
 
             const config = json(exported.get('adapter_config.json')!);

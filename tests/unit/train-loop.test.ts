@@ -27,9 +27,9 @@ beforeAll(async () => {
 });
 
 /** A fresh tiny GPT-2 with LoRA; `loraSeed` changes LoRA's A init (B starts at 0). */
-function makeModel(loraSeed: number) {
+function makeModel(loraSeed: number, dropout = 0) {
   const decoder = Decoder.fromHost(MODEL_CONFIG, BASE_WEIGHTS);
-  const lora = LoraMethod.create(decoder, { r: 4, lora_alpha: 8, target_modules: ['c_attn', 'c_proj', 'c_fc'] }, { seed: loraSeed });
+  const lora = LoraMethod.create(decoder, { r: 4, lora_alpha: 8, lora_dropout: dropout, target_modules: ['c_attn', 'c_proj', 'c_fc'] }, { seed: loraSeed });
   const model = new PeftModel(decoder, lora);
   return {
     model,
@@ -106,7 +106,7 @@ describe('Trainer', () => {
     });
     expect((await interrupted.run()).status).toBe('cancelled');
     expect(interrupted.currentStep).toBe(3);
-    const state = persisted(interrupted.state());
+    const state = persisted(await interrupted.state());
     interrupted.dispose();
     first.dispose();
     expect(state.json.step).toBe(3);
@@ -123,6 +123,30 @@ describe('Trainer', () => {
     );
     resumed.dispose();
     second.dispose();
+  });
+
+  it('with LoRA dropout, the saved state carries the dropout RNG: the resumed run draws the same masks', async () => {
+    const run = async (cancelAt: number | null, seed: number, state?: TrainerState) => {
+      const m = makeModel(seed, 0.3);
+      const trainer = state
+        ? Trainer.resume(m.model, DATA, state)
+        : new Trainer(m.model, DATA, CONFIG, { onProgress: (e) => e.step === cancelAt && trainer.cancel() });
+      await trainer.run();
+      const saved = persisted(await trainer.state());
+      const weights = m.weights();
+      trainer.dispose();
+      m.dispose();
+      return { saved, weights };
+    };
+    const straight = await run(null, 11);
+    const first = await run(3, 11);
+    expect(first.saved.json.modelRandomState).toEqual(expect.any(Number));
+    const resumed = await run(null, 999, first.saved); // another seed: another dropout stream unless restored
+    expect(maxDiff(resumed.weights, straight.weights)).toBeLessThanOrEqual(1e-6);
+    // and the masks matter: resuming without the RNG state ends elsewhere
+    const { modelRandomState: _, ...withoutRng } = first.saved.json;
+    const drifted = await run(null, 999, { ...first.saved, json: withoutRng });
+    expect(maxDiff(drifted.weights, straight.weights)).toBeGreaterThan(1e-4);
   });
 
   it('emits one progress event per update with the scheduled lr, validation on schedule, and an ETA', async () => {
@@ -182,9 +206,9 @@ describe('Trainer', () => {
     expect(result.step).toBe(3);
     expect(result.best!.step).toBe(1);
     expect(maxDiff(m.weights(), afterOne)).toBe(0);
-    expect(maxDiff(new Map([...trainer.bestWeights()!].map(([n, t]) => [n, t.data])), afterOne)).toBe(0);
+    expect(maxDiff(new Map([...(await trainer.bestWeights())!].map(([n, t]) => [n, t.data])), afterOne)).toBe(0);
     // a stopped run's state resumes as stopped: nothing more happens
-    const state = persisted(trainer.state());
+    const state = persisted(await trainer.state());
     expect(state.json.stoppedEarly).toBe(true);
     const again = Trainer.resume(m.model, DATA, state);
     expect((await again.run()).step).toBe(3);
@@ -198,7 +222,7 @@ describe('Trainer', () => {
     const m = makeModel(11);
     const trainer = new Trainer(m.model, DATA, { ...CONFIG, totalSteps: 3 });
     await trainer.run();
-    trainer.state();
+    await trainer.state();
     trainer.dispose();
     m.dispose();
     expect(tf.memory().numTensors).toBe(before);
@@ -208,7 +232,7 @@ describe('Trainer', () => {
     const m = makeModel(11);
     const trainer = new Trainer(m.model, DATA, { ...CONFIG, totalSteps: 1 });
     await trainer.run();
-    const state = trainer.state();
+    const state = await trainer.state();
     const other = { train: DATA.train.slice(1), validation: DATA.validation };
     expect(() => Trainer.resume(m.model, other, state)).toThrow('the training rows differ from the saved run');
     expect(() => Trainer.resume(m.model, DATA, { ...state, json: { ...state.json, version: 9 } })).toThrow('saved state version 9 is not supported');

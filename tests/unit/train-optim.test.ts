@@ -31,25 +31,25 @@ describe('AdamW', () => {
     { p: [0.7717166526798614, -1.778572460258351], m: [0.0195, -0.023], v: [0.00034949025, 0.001197961] },
   ];
 
-  it('matches torch.optim.AdamW for 3 steps with weight decay, moments included', () => {
+  it('matches torch.optim.AdamW for 3 steps with weight decay, moments included', async () => {
     const params = new Map([['w', variable([1, -2])]]);
     const optimizer = new AdamW({ betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.1 });
-    GRADS.forEach((g, i) => {
+    for (const [i, g] of GRADS.entries()) {
       const grad = tf.tensor1d(g);
       optimizer.apply(params, new Map([['w', grad]]), 0.1);
       grad.dispose();
-      const state = optimizer.state();
+      const state = await optimizer.state();
       expect(state.steps).toEqual({ w: i + 1 });
       const p = params.get('w')!.dataSync();
       EXPECTED[i].p.forEach((v, j) => expect(Math.abs(p[j] - v)).toBeLessThan(1e-6));
       EXPECTED[i].m.forEach((v, j) => expect(Math.abs(state.tensors.get('m/w')!.data[j] - v)).toBeLessThan(1e-7));
       EXPECTED[i].v.forEach((v, j) => expect(Math.abs(state.tensors.get('v/w')!.data[j] - v)).toBeLessThan(1e-9));
-    });
+    }
     optimizer.dispose();
     params.get('w')!.dispose();
   });
 
-  it('restores a saved state and continues identically; allocates only m and v per parameter', () => {
+  it('restores a saved state and continues identically; allocates only m and v per parameter', async () => {
     const config = { betas: [0.9, 0.999] as [number, number], eps: 1e-8, weightDecay: 0.1 };
     const apply = (opt: AdamW, params: Map<string, tf.Variable>, g: number[]) => {
       const grad = tf.tensor1d(g);
@@ -63,14 +63,14 @@ describe('AdamW', () => {
     GRADS.forEach((g) => apply(uninterrupted, straight, g));
     const first = new AdamW(config);
     apply(first, interrupted, GRADS[0]);
-    const saved = first.state();
+    const saved = await first.state();
     first.dispose();
     const second = new AdamW(config);
     second.load(saved, interrupted);
     apply(second, interrupted, GRADS[1]);
     apply(second, interrupted, GRADS[2]);
     expect(interrupted.get('w')!.dataSync()).toEqual(straight.get('w')!.dataSync());
-    expect(second.state().steps).toEqual({ w: 3 });
+    expect((await second.state()).steps).toEqual({ w: 3 });
     expect(tf.memory().numTensors).toBe(before + 2 * 2);
     uninterrupted.dispose();
     second.dispose();
@@ -79,7 +79,7 @@ describe('AdamW', () => {
     interrupted.get('w')!.dispose();
   });
 
-  it('leaves parameters without a gradient alone and excludes names from decay on request', () => {
+  it('leaves parameters without a gradient alone and excludes names from decay on request', async () => {
     const params = new Map([
       ['w', variable([1])],
       ['bias', variable([1])],
@@ -91,7 +91,7 @@ describe('AdamW', () => {
     expect(params.get('w')!.dataSync()[0]).toBeCloseTo(0.95, 7); // 1·(1 − 0.1·0.5), zero gradient moves nothing else
     expect(params.get('bias')!.dataSync()[0]).toBe(1);
     expect(params.get('unused')!.dataSync()[0]).toBe(5);
-    expect(optimizer.state().steps).toEqual({ w: 1, bias: 1 });
+    expect((await optimizer.state()).steps).toEqual({ w: 1, bias: 1 });
     zero.dispose();
     optimizer.dispose();
     for (const v of params.values()) v.dispose();

@@ -146,7 +146,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
       // the reference is a plain optimizer.step() after backward: no clipping
       const { lr, betas, eps, weight_decay } = reference.optimizer;
       const optimizer = new AdamW({ betas, eps, weightDecay: weight_decay });
-      const result = trainStep(forward, params, [batch], optimizer, { learningRate: lr, maxGradNorm: null });
+      const result = await trainStep(forward, params, [batch], optimizer, { learningRate: lr, maxGradNorm: null });
       expect(result.skipped).toBe(false);
       expect(Math.abs(result.loss - reference.loss_value)).toBeLessThan(1e-5);
       expect(Math.abs(result.gradNorm - reference.grad_global_norm) / reference.grad_global_norm).toBeLessThan(1e-5);

@@ -107,25 +107,25 @@ describe('computeGradients: accumulation', () => {
 });
 
 describe('trainStep', () => {
-  it('skips a step with a NaN loss: weights and optimizer state stay bit-identical', () => {
+  it('skips a step with a NaN loss: weights and optimizer state stay bit-identical', async () => {
     const toy = toyModel();
     const optimizer = new AdamW({ betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.01 });
     const batch = collate(ROWS, 0);
-    const ok = trainStep(toy.forward, toy.params, [batch], optimizer, { learningRate: 0.1, maxGradNorm: 1 });
+    const ok = await trainStep(toy.forward, toy.params, [batch], optimizer, { learningRate: 0.1, maxGradNorm: 1 });
     expect(ok.skipped).toBe(false);
     const weights = toy.read();
-    const state = optimizer.state();
+    const state = await optimizer.state();
     toy.setPoison(true);
-    const bad = trainStep(toy.forward, toy.params, [batch], optimizer, { learningRate: 0.1, maxGradNorm: 1 });
+    const bad = await trainStep(toy.forward, toy.params, [batch], optimizer, { learningRate: 0.1, maxGradNorm: 1 });
     expect(bad.skipped).toBe(true);
     expect(Number.isNaN(bad.loss)).toBe(true);
     expect(toy.read()).toEqual(weights);
-    expect(optimizer.state()).toEqual(state);
+    expect(await optimizer.state()).toEqual(state);
     optimizer.dispose();
     toy.dispose();
   });
 
-  it('reports loss, pre-clip grad norm and token counts; clipping bounds the update', () => {
+  it('reports loss, pre-clip grad norm and token counts; clipping bounds the update', async () => {
     const toy = toyModel();
     const optimizer = new AdamW({ betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0 });
     const batch = collate(ROWS, 0);
@@ -134,25 +134,25 @@ describe('trainStep', () => {
     let sq = 0;
     for (const g of readGrads(expected.grads).values()) for (const v of g) sq += v * v;
     expected.loss.dispose();
-    const result = trainStep(toy.forward, toy.params, [batch], optimizer, { learningRate: 0.1, maxGradNorm: 1e-3 });
+    const result = await trainStep(toy.forward, toy.params, [batch], optimizer, { learningRate: 0.1, maxGradNorm: 1e-3 });
     expect(result.loss).toBeCloseTo(expectedLoss, 6);
     expect(result.gradNorm).toBeCloseTo(Math.sqrt(sq), 6);
     expect([result.scoredTokens, result.realTokens]).toEqual([4, 9]);
-    expect(evaluateLoss(toy.forward, [batch]).loss).toBeLessThan(expectedLoss);
+    expect((await evaluateLoss(toy.forward, [batch])).loss).toBeLessThan(expectedLoss);
     optimizer.dispose();
     toy.dispose();
   });
 
-  it('keeps tf.memory().numTensors flat across 20 steps (with accumulation and clipping)', () => {
+  it('keeps tf.memory().numTensors flat across 20 steps (with accumulation and clipping)', async () => {
     const toy = toyModel();
     const optimizer = new AdamW({ betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.01 });
     const micro = [collate(ROWS.slice(0, 2), 0), collate(ROWS.slice(2), 0)];
     const step = () => trainStep(toy.forward, toy.params, micro, optimizer, { learningRate: 0.01, maxGradNorm: 0.5 });
-    step(); // creates AdamW's m and v
+    await step(); // creates AdamW's m and v
     const before = tf.memory().numTensors;
-    for (let i = 0; i < 20; i++) step();
+    for (let i = 0; i < 20; i++) await step();
     toy.setPoison(true);
-    step(); // a skipped step frees everything too
+    await step(); // a skipped step frees everything too
     expect(tf.memory().numTensors).toBe(before);
     optimizer.dispose();
     toy.dispose();
@@ -189,7 +189,7 @@ describe('GPT-2 LoRA gradients against finite differences', () => {
     const { loss, grads } = computeGradients(forward, params, [batch]);
     loss.dispose();
     const analytic = readGrads(grads);
-    const lossAt = () => evaluateLoss(forward, [batch]).loss;
+    const lossAt = async () => (await evaluateLoss(forward, [batch])).loss;
     // h = 3e-3: c_attn's curvature makes the central difference's O(h²) error 1e-2 at h = 1e-2; float32
     // rounding of the loss (~4e-7) limits how much smaller h can usefully go
     const h = 3e-3;
@@ -206,13 +206,13 @@ describe('GPT-2 LoRA gradients against finite differences', () => {
       const index = g.reduce((best, v, i) => (Math.abs(v) > Math.abs(g[best]) ? i : best), 0);
       const variable = params.get(name)!;
       const values = new Float32Array(variable.dataSync() as Float32Array);
-      const at = (delta: number) => {
+      const at = async (delta: number) => {
         const shifted = values.slice();
         shifted[index] += delta;
         tf.tidy(() => variable.assign(tf.tensor(shifted, variable.shape)));
         return lossAt();
       };
-      const numeric = (at(h) - at(-h)) / (2 * h);
+      const numeric = ((await at(h)) - (await at(-h))) / (2 * h);
       tf.tidy(() => variable.assign(tf.tensor(values, variable.shape)));
       expect(Math.abs(numeric - g[index]) / Math.abs(g[index]), name).toBeLessThan(1e-2); // measured ≤ 3.2e-3
     }

@@ -83,9 +83,9 @@ function modelCard(library: string, baseModel: string, method: PeftMethod): stri
 }
 
 /** The method's folder: config, weights (safetensors, "format": "pt" as PEFT writes) and README.md. */
-export function exportAdapterFolder(method: PeftMethod, opts: ExportOptions): AdapterFiles {
+export async function exportAdapterFolder(method: PeftMethod, opts: ExportOptions): Promise<AdapterFiles> {
   if (!opts.baseModel) throw new Error('exportAdapterFolder: baseModel (the base model id) is required; it goes into the config and the model card');
-  const exported = method.exportFiles(opts);
+  const exported = await method.exportFiles(opts);
   const encoder = new TextEncoder();
   return new Map([
     [exported.configFile, encoder.encode(sortedJson(exported.config))],

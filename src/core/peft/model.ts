@@ -82,6 +82,16 @@ export class PeftModel {
     return this.method ? this.method.variables() : new Map();
   }
 
+  /** The method's dropout RNG state (null when it has none): saved in a TrainerState so a resumed run draws the same masks. */
+  randomState(): number | null {
+    return this.method?.randomState?.() ?? null;
+  }
+
+  setRandomState(state: number): void {
+    if (!this.method?.setRandomState) throw new Error(`PeftModel.setRandomState: method "${this.method?.name ?? 'none'}" has no random state`);
+    this.method.setRandomState(state);
+  }
+
   trainableParameterCount(): ParameterCount {
     let base = 0;
     for (const tensor of this.decoder.params.values()) base += tensor.size;

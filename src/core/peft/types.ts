@@ -67,8 +67,11 @@ export interface PeftMethod {
   readonly replacesBaseWeights?: boolean;
   /** the tensors an optimizer updates, by the name they are saved under */
   variables(): Map<string, tf.Variable>;
-  /** the files this method saves as (names, shapes and config keys of the reference library) */
-  exportFiles(opts: ExportOptions): ExportedFiles;
+  /** the files this method saves as (names, shapes and config keys of the reference library); async: weights are read back with `await data()` */
+  exportFiles(opts: ExportOptions): Promise<ExportedFiles>;
+  /** the state of the method's dropout RNG, so a resumed run draws the same masks (methods with dropout only) */
+  randomState?(): number;
+  setRandomState?(state: number): void;
   /** disposes the method's own tensors (never the decoder's) */
   dispose(): void;
 }
@@ -81,9 +84,27 @@ export interface CreateOptions {
   tokenize?: (text: string) => number[];
 }
 
-/** A tensor's values copied to the host (dataSync can return the backend's own buffer). */
-export function toHost(tensor: tf.Tensor): HostTensor {
-  return { shape: [...tensor.shape], data: new Float32Array(tensor.dataSync() as Float32Array) };
+/**
+ * A tensor's values copied to the host. `await data()`, never dataSync: on tfjs-webgpu dataSync gave
+ * wrong values and broke later read-backs. The copy matters because a backend may hand out its own buffer.
+ */
+export async function readHost(tensor: tf.Tensor): Promise<HostTensor> {
+  return { shape: [...tensor.shape], data: new Float32Array((await tensor.data()) as Float32Array) };
+}
+
+/**
+ * Host copies of several tensors as they are at the moment of the call: each is cloned synchronously
+ * (a clone shares the data and keeps it alive), so an update that lands while the read-backs are
+ * pending cannot mix old and new values. The clones are disposed when the read-backs finish.
+ */
+export async function readHostAll(tensors: Map<string, tf.Tensor>): Promise<Map<string, HostTensor>> {
+  const snapshot = [...tensors].map(([name, t]) => [name, tf.clone(t)] as const);
+  try {
+    const values = await Promise.all(snapshot.map(([, t]) => readHost(t)));
+    return new Map(snapshot.map(([name], i) => [name, values[i]]));
+  } finally {
+    for (const [, t] of snapshot) t.dispose();
+  }
 }
 
 export function sizeOf(shape: readonly number[]): number {
@@ -121,4 +142,9 @@ export function checkNoExtraTensors(file: string, tensors: Map<string, HostTenso
 let variableCounter = 0;
 export function hostVariable(host: HostTensor, name: string): tf.Variable {
   return tf.tidy(() => tf.variable(tf.tensor(host.data, host.shape, 'float32'), true, `peft/${name}/${variableCounter++}`));
+}
+
+/** tf.variable holding a copy of a tensor's values (no host round trip); the tensor stays the caller's. */
+export function tensorVariable(tensor: tf.Tensor, name: string): tf.Variable {
+  return tf.variable(tensor, true, `peft/${name}/${variableCounter++}`);
 }

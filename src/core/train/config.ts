@@ -65,7 +65,41 @@ export const TRAINER_DEFAULTS: Omit<TrainerConfig, 'totalSteps' | 'padTokenId'> 
 
 /** Fills defaults and checks every field; errors name the field and what it needs. */
 export function trainerConfig(partial: Partial<TrainerConfig> & Pick<TrainerConfig, 'totalSteps' | 'padTokenId'>): TrainerConfig {
-  const config: TrainerConfig = { ...TRAINER_DEFAULTS, ...partial };
+  // a misspelt key (lr, warmup) would otherwise be ignored silently and the run use the default
+  const known = new Set<string>([...Object.keys(TRAINER_DEFAULTS), 'totalSteps', 'padTokenId']);
+  const unknown = Object.keys(partial).filter((key) => !known.has(key));
+  if (unknown.length > 0) {
+    throw new Error(`TrainerConfig: unknown setting(s) ${unknown.map((k) => `"${k}"`).join(', ')}; the settings are ${[...known].join(', ')}`);
+  }
+  // undefined means "not given" (a form field left empty), not "set to undefined"
+  const given = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined));
+  const config = { ...TRAINER_DEFAULTS, ...given } as TrainerConfig;
+  const positiveNumber = (key: keyof TrainerConfig, value: unknown): void => {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+      throw new Error(`TrainerConfig.${key} must be a positive finite number, got ${String(value)}`);
+    }
+  };
+  const nonNegativeNumber = (key: keyof TrainerConfig, value: unknown): void => {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+      throw new Error(`TrainerConfig.${key} must be a finite number ≥ 0, got ${String(value)}`);
+    }
+  };
+  positiveNumber('learningRate', config.learningRate);
+  nonNegativeNumber('weightDecay', config.weightDecay);
+  nonNegativeNumber('eps', config.eps);
+  if (!Number.isInteger(config.warmupSteps) || config.warmupSteps < 0) {
+    throw new Error(`TrainerConfig.warmupSteps must be a non-negative integer, got ${String(config.warmupSteps)}`);
+  }
+  if (!['constant', 'linear', 'cosine'].includes(config.schedule)) {
+    throw new Error(`TrainerConfig.schedule must be "constant", "linear" or "cosine", got ${JSON.stringify(config.schedule)}`);
+  }
+  const betas = config.betas as unknown;
+  if (!Array.isArray(betas) || betas.length !== 2 || !betas.every((b) => typeof b === 'number' && b >= 0 && b < 1)) {
+    throw new Error(`TrainerConfig.betas must be two numbers in [0, 1), got ${JSON.stringify(betas)}`);
+  }
+  if (typeof config.seed !== 'number' || !Number.isFinite(config.seed)) throw new Error(`TrainerConfig.seed must be a finite number, got ${String(config.seed)}`);
+  if (typeof config.shuffle !== 'boolean') throw new Error(`TrainerConfig.shuffle must be true or false, got ${JSON.stringify(config.shuffle)}`);
+  if (typeof config.loadBestAtEnd !== 'boolean') throw new Error(`TrainerConfig.loadBestAtEnd must be true or false, got ${JSON.stringify(config.loadBestAtEnd)}`);
   const positiveInt = (key: keyof TrainerConfig, value: unknown): void => {
     if (!Number.isInteger(value) || (value as number) <= 0) throw new Error(`TrainerConfig.${key} must be a positive integer, got ${String(value)}`);
   };
@@ -79,8 +113,10 @@ export function trainerConfig(partial: Partial<TrainerConfig> & Pick<TrainerConf
   if (config.accumulation !== 'tokens' && config.accumulation !== 'micro-batches') {
     throw new Error(`TrainerConfig.accumulation must be "tokens" or "micro-batches", got ${JSON.stringify(config.accumulation)}`);
   }
-  if (config.maxGradNorm !== null && !(config.maxGradNorm > 0)) throw new Error(`TrainerConfig.maxGradNorm must be positive or null, got ${config.maxGradNorm}`);
-  if (!(config.earlyStoppingThreshold >= 0)) throw new Error(`TrainerConfig.earlyStoppingThreshold must be ≥ 0, got ${config.earlyStoppingThreshold}`);
+  if (config.maxGradNorm !== null && !(config.maxGradNorm > 0 && Number.isFinite(config.maxGradNorm))) {
+    throw new Error(`TrainerConfig.maxGradNorm must be a positive finite number or null, got ${config.maxGradNorm}`);
+  }
+  if (!(config.earlyStoppingThreshold >= 0 && Number.isFinite(config.earlyStoppingThreshold))) throw new Error(`TrainerConfig.earlyStoppingThreshold must be ≥ 0, got ${config.earlyStoppingThreshold}`);
   if ((config.earlyStoppingPatience !== null || config.loadBestAtEnd) && config.evalEvery === null) {
     throw new Error('TrainerConfig: earlyStoppingPatience and loadBestAtEnd need validation; set evalEvery');
   }

@@ -5,6 +5,7 @@
 // load_best_model_at_end), reduced to what a single-device LoRA run needs.
 import * as tf from '@tensorflow/tfjs';
 import type { HostTensor } from '../model/safetensors';
+import { readHostAll } from '../peft/types';
 import { collate, type Batch, type Row } from './batch';
 import { trainerConfig, type TrainerConfig } from './config';
 import { AdamW } from './optim/adamw';
@@ -27,6 +28,9 @@ export interface TrainableModel {
   trainableVariables(): Map<string, tf.Variable>;
   /** PeftModel's switch: dropout on for training steps, off for validation (set only when present) */
   training?: boolean;
+  /** the dropout RNG's state (null: no dropout RNG), saved so a resumed run draws the same masks */
+  randomState?(): number | null;
+  setRandomState?(state: number): void;
 }
 
 export interface TrainerData {
@@ -136,6 +140,8 @@ export class Trainer {
     for (const [name, variable] of trainer.params) assignHost(variable, weights.get(name)!);
     trainer.order = DataOrder.fromState(json.order);
     trainer.step = json.step;
+    // states saved before the field existed have no dropout RNG state: the masks then differ, the weights still load
+    if (typeof json.modelRandomState === 'number') model.setRandomState?.(json.modelRandomState);
     const bestWeights = tensorsWithPrefix(state, 'best/');
     if (json.best && [...trainer.params.keys()].some((name) => !bestWeights.has(name))) {
       throw new Error('Trainer.resume: the saved state records a best validation step but lacks some of its best/<param> weights');
@@ -179,7 +185,7 @@ export class Trainer {
           this.status = 'cancelled';
           break;
         }
-        const event = this.oneStep();
+        const event = await this.oneStep();
         tokens += event.tokens;
         stepsThisRun++;
         const elapsed = (performance.now() - started) / 1000;
@@ -225,34 +231,36 @@ export class Trainer {
   }
 
   /** The best validated weights so far (host copies), or null before any validation. */
-  bestWeights(): Map<string, HostTensor> | null {
+  async bestWeights(): Promise<Map<string, HostTensor> | null> {
     return this.best ? copyHost(this.best.weights) : null;
   }
 
-  /** Everything needed to continue this run; take it between updates (paused, cancelled or finished). */
-  state(): TrainerState {
-    const weights = new Map<string, HostTensor>();
-    for (const [name, variable] of this.params) weights.set(name, readHost(variable));
-    const optimizer = this.optimizer.state();
+  /**
+   * Everything needed to continue this run. Take it between updates (paused, cancelled, finished,
+   * or from onProgress): everything is captured synchronously when called, only the read-backs wait.
+   */
+  async state(): Promise<TrainerState> {
+    // both start their snapshots synchronously (clones), so the weights and moments belong to one step
+    const weightsPending = readHostAll(this.params);
+    const optimizerPending = this.optimizer.state();
+    const best = this.best ? withPrefix('best/', copyHost(this.best.weights)) : [];
+    const json: Omit<TrainerState['json'], 'optimizerSteps'> = {
+      version: TRAINER_STATE_VERSION,
+      step: this.step,
+      config: { ...this.config, betas: [...this.config.betas] },
+      order: this.order.state(),
+      best: this.bestSummary(),
+      evalsWithoutImprovement: this.evalsWithoutImprovement,
+      lastValLoss: this.lastValLoss,
+      skippedSteps: this.skippedSteps,
+      stoppedEarly: this.stoppedEarly,
+      dataFingerprint: fingerprintRows(this.data.train),
+      modelRandomState: this.model.randomState?.() ?? null,
+    };
+    const [weights, optimizer] = await Promise.all([weightsPending, optimizerPending]);
     return {
-      tensors: [
-        ...withPrefix('weights/', weights),
-        ...withPrefix('optimizer/', optimizer.tensors),
-        ...(this.best ? withPrefix('best/', copyHost(this.best.weights)) : []),
-      ],
-      json: {
-        version: TRAINER_STATE_VERSION,
-        step: this.step,
-        config: { ...this.config, betas: [...this.config.betas] },
-        order: this.order.state(),
-        optimizerSteps: optimizer.steps,
-        best: this.bestSummary(),
-        evalsWithoutImprovement: this.evalsWithoutImprovement,
-        lastValLoss: this.lastValLoss,
-        skippedSteps: this.skippedSteps,
-        stoppedEarly: this.stoppedEarly,
-        dataFingerprint: fingerprintRows(this.data.train),
-      },
+      tensors: [...withPrefix('weights/', weights), ...withPrefix('optimizer/', optimizer.tensors), ...best],
+      json: { ...json, optimizerSteps: optimizer.steps },
     };
   }
 
@@ -261,7 +269,7 @@ export class Trainer {
     this.optimizer.dispose();
   }
 
-  private oneStep(): { progress: Omit<ProgressEvent, 'tokensPerSecond' | 'etaSeconds'>; tokens: number } {
+  private async oneStep(): Promise<{ progress: Omit<ProgressEvent, 'tokensPerSecond' | 'etaSeconds'>; tokens: number }> {
     const { config } = this;
     const microBatches: Batch[] = [];
     for (let i = 0; i < config.gradientAccumulationSteps; i++) {
@@ -269,7 +277,7 @@ export class Trainer {
     }
     const lr = learningRateAt(this.schedule(), this.step);
     this.setTraining(true);
-    const result = trainStep(this.forwardFn, this.params, microBatches, this.optimizer, {
+    const result = await trainStep(this.forwardFn, this.params, microBatches, this.optimizer, {
       learningRate: lr,
       maxGradNorm: config.maxGradNorm,
       accumulation: config.accumulation,
@@ -278,7 +286,7 @@ export class Trainer {
     if (result.skipped) this.skippedSteps++;
     let valLoss: number | undefined;
     if (config.evalEvery !== null && (this.step % config.evalEvery === 0 || this.step === config.totalSteps)) {
-      valLoss = this.validate();
+      valLoss = await this.validate();
     }
     return {
       progress: {
@@ -296,14 +304,12 @@ export class Trainer {
   }
 
   /** Validation loss; keeps the best weights and counts evaluations without improvement. */
-  private validate(): number {
+  private async validate(): Promise<number> {
     this.setTraining(false);
-    const { loss } = evaluateLoss(this.forwardFn, this.validationBatches);
+    const { loss } = await evaluateLoss(this.forwardFn, this.validationBatches);
     this.lastValLoss = loss;
     if (!this.best || loss < this.best.valLoss - this.config.earlyStoppingThreshold) {
-      const weights = new Map<string, HostTensor>();
-      for (const [name, variable] of this.params) weights.set(name, readHost(variable));
-      this.best = { step: this.step, valLoss: loss, weights };
+      this.best = { step: this.step, valLoss: loss, weights: await readHostAll(this.params) };
       this.evalsWithoutImprovement = 0;
     } else {
       this.evalsWithoutImprovement++;
@@ -329,10 +335,6 @@ export class Trainer {
   private bestSummary(): { step: number; valLoss: number } | null {
     return this.best ? { step: this.best.step, valLoss: this.best.valLoss } : null;
   }
-}
-
-function readHost(variable: tf.Tensor): HostTensor {
-  return { shape: [...variable.shape], data: new Float32Array(variable.dataSync() as Float32Array) };
 }
 
 function copyHost(tensors: Map<string, HostTensor>): Map<string, HostTensor> {

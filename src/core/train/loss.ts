@@ -88,14 +88,15 @@ export function countScoredLabels(labels: readonly (readonly number[])[], vocabS
 }
 
 /**
- * Mean token cross-entropy (HF's loss for causal LMs). With no scored token the loss is 0
+ * Mean token cross-entropy (HF's loss for causal LMs) for host labels [B, T]. With no scored token the loss is 0
  * (torch would give NaN from 0/0; a batch like that teaches nothing either way).
  */
-export function causalLmLoss(logits: tf.Tensor3D, labels: tf.Tensor2D | number[][]): { loss: tf.Scalar; tokenCount: number } {
-  const hostLabels = Array.isArray(labels) ? labels : (labels.arraySync() as number[][]);
-  const tokenCount = countScoredLabels(hostLabels, logits.shape[2]);
+export function causalLmLoss(logits: tf.Tensor3D, labels: readonly (readonly number[])[]): { loss: tf.Scalar; tokenCount: number } {
+  // Host labels only: counting tokens from a label tensor would need a synchronous read-back,
+  // which misbehaves on WebGPU. Callers build labels on the host anyway (batch.ts).
+  const tokenCount = countScoredLabels(labels, logits.shape[2]);
   const loss = tf.tidy(() => {
-    const labelTensor = Array.isArray(labels) ? tf.tensor2d(labels, undefined, 'int32') : labels;
+    const labelTensor = tf.tensor2d(labels as number[][], [labels.length, labels[0]?.length ?? 0], 'int32');
     return tf.div(causalLmLossSum(logits, labelTensor), Math.max(tokenCount, 1)) as tf.Scalar;
   });
   return { loss, tokenCount };

@@ -31,6 +31,8 @@ export interface TrainerStateJson {
   stoppedEarly: boolean;
   /** fingerprint of the training rows, so a resume on different data is refused */
   dataFingerprint: string;
+  /** the model's dropout RNG state (LoRA / adapter dropout); null when it has none; absent in older states */
+  modelRandomState?: number | null;
 }
 
 export interface TrainerState {

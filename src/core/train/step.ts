@@ -97,22 +97,29 @@ export function computeGradients(
 /**
  * One optimizer update over `microBatches` (one entry without accumulation). Non-finite loss or
  * gradient norm skips the update entirely and reports it; nothing is left allocated either way.
+ * Async because loss and norm are read back with `await data()` (dataSync misbehaves on WebGPU);
+ * the caller must not start another update on the same parameters until this one resolves.
  */
-export function trainStep(
+export async function trainStep(
   forward: ForwardFn,
   params: Map<string, tf.Variable>,
   microBatches: readonly Batch[],
   optimizer: AdamW,
   options: StepOptions,
-): StepResult {
+): Promise<StepResult> {
   const scoredTokens = microBatches.reduce((n, b) => n + b.scoredTokens, 0);
   const realTokens = microBatches.reduce((n, b) => n + b.realTokens, 0);
   const { loss, grads } = computeGradients(forward, params, microBatches, options.accumulation);
   try {
-    // one read-back for both numbers: each dataSync waits for the backend
+    // one read-back for both numbers: each read waits for the backend
     const stats = tf.tidy(() => tf.stack([loss, globalNorm(grads.values())]));
-    const [lossValue, gradNorm] = stats.dataSync() as Float32Array;
-    stats.dispose();
+    let lossValue: number;
+    let gradNorm: number;
+    try {
+      [lossValue, gradNorm] = (await stats.data()) as Float32Array;
+    } finally {
+      stats.dispose();
+    }
     const skipped = !Number.isFinite(lossValue) || !Number.isFinite(gradNorm);
     if (!skipped) {
       if (options.maxGradNorm !== null) {
@@ -133,18 +140,26 @@ export function trainStep(
   }
 }
 
-/** Mean token loss over `batches` without gradients (validation): Σ token losses / Σ scored tokens. */
-export function evaluateLoss(forward: ForwardFn, batches: readonly Batch[]): { loss: number; scoredTokens: number } {
-  let total = 0;
+/**
+ * Mean token loss over `batches` without gradients (validation): Σ token losses / Σ scored tokens.
+ * The per-batch sums are added on the backend and read back once at the end.
+ */
+export async function evaluateLoss(forward: ForwardFn, batches: readonly Batch[]): Promise<{ loss: number; scoredTokens: number }> {
   let scored = 0;
-  for (const batch of batches) {
-    const sum = tf.tidy(() => {
-      const { inputIds, attentionMask, labels } = batchTensors(batch);
-      return causalLmLossSum(forward(inputIds, attentionMask), labels);
-    });
-    total += (sum.dataSync() as Float32Array)[0];
-    sum.dispose();
-    scored += batch.scoredTokens;
+  let total: tf.Scalar = tf.scalar(0);
+  try {
+    for (const batch of batches) {
+      const next = tf.tidy(() => {
+        const { inputIds, attentionMask, labels } = batchTensors(batch);
+        return tf.add(total, causalLmLossSum(forward(inputIds, attentionMask), labels)) as tf.Scalar;
+      });
+      total.dispose();
+      total = next;
+      scored += batch.scoredTokens;
+    }
+    const sum = ((await total.data()) as Float32Array)[0];
+    return { loss: scored === 0 ? 0 : sum / scored, scoredTokens: scored };
+  } finally {
+    total.dispose();
   }
-  return { loss: scored === 0 ? 0 : total / scored, scoredTokens: scored };
 }

@@ -13,9 +13,10 @@ import * as tf from '@tensorflow/tfjs';
 import type { Decoder, DecoderHooks } from '../../model/decoder';
 import type { HostTensor } from '../../model/safetensors';
 import { activationFor } from '../../model/blocks';
+import { Rng } from '../../rng';
 import { constant, kaimingUniform, rngFor } from '../init';
 import { bool, finiteNumber, mergeConfig, oneOf, type Json } from '../schema';
-import { PeftError, checkNoExtraTensors, checkShape, hostVariable, toHost, type CreateOptions, type ExportOptions, type ExportedFiles, type PeftMethod } from '../types';
+import { PeftError, checkNoExtraTensors, checkShape, hostVariable, readHostAll, type CreateOptions, type ExportOptions, type ExportedFiles, type PeftMethod } from '../types';
 
 /** BnConfig's fields as `adapters` writes them, with DoubleSeqBnConfig's (Houlsby) values. */
 export const BOTTLENECK_DEFAULTS: Json = {
@@ -98,11 +99,16 @@ function parse(file: string, raw: unknown, decoder: Decoder, name: string): Adap
 export class BottleneckAdapterMethod implements PeftMethod {
   readonly name = 'adapter';
   private readonly weights = new Map<string, tf.Variable>();
+  /** seeds the dropout masks, so a seeded run (and a resumed one) draws the same masks */
+  private dropoutRng: Rng;
 
   private constructor(
     private readonly decoder: Decoder,
     private readonly settings: AdapterSettings,
-  ) {}
+    seed: number | undefined,
+  ) {
+    this.dropoutRng = rngFor(seed === undefined ? undefined : seed + 1);
+  }
 
   get config(): Record<string, unknown> {
     return this.settings.raw;
@@ -139,7 +145,7 @@ export class BottleneckAdapterMethod implements PeftMethod {
     if (kind !== 'houlsby' && kind !== 'pfeiffer') throw new PeftError(`kind must be "houlsby" or "pfeiffer", got ${JSON.stringify(kind)}`, file, 'kind');
     // SeqBnConfig (Pfeiffer): output adapter only, relu; DoubleSeqBnConfig (Houlsby): both, swish
     const preset = kind === 'pfeiffer' ? { mh_adapter: false, non_linearity: 'relu' } : {};
-    const method = new BottleneckAdapterMethod(decoder, parse(file, { ...preset, ...rest }, decoder, String(name)));
+    const method = new BottleneckAdapterMethod(decoder, parse(file, { ...preset, ...rest }, decoder, String(name)), opts.seed);
     const rng = rngFor(opts.seed);
     const d = decoder.config.hiddenSize;
     for (const [tensor, shape] of method.shapes()) {
@@ -155,8 +161,16 @@ export class BottleneckAdapterMethod implements PeftMethod {
     if (unknown.length > 0) {
       throw new PeftError(`unknown config key(s) ${unknown.map((k) => `"${k}"`).join(', ')}; AdapterHub adapter configs have ${WRAPPER_KEYS.join(', ')}`, files.config, unknown[0]);
     }
+    // the base model first: an adapter for another model fails on its config, not on a missing tensor
+    const { modelType, hiddenSize } = decoder.config;
+    if (raw['model_type'] !== undefined && raw['model_type'] !== modelType) {
+      throw new PeftError(`is ${JSON.stringify(raw['model_type'])} but the base model is ${modelType}; this adapter was made for a different base model`, files.config, 'model_type');
+    }
+    if (raw['hidden_size'] !== undefined && raw['hidden_size'] !== hiddenSize) {
+      throw new PeftError(`is ${JSON.stringify(raw['hidden_size'])} but the base model's hidden size is ${hiddenSize}; this adapter was made for a different base model`, files.config, 'hidden_size');
+    }
     const name = typeof raw['name'] === 'string' ? raw['name'] : 'hone';
-    const method = new BottleneckAdapterMethod(decoder, parse(files.config, raw['config'], decoder, name));
+    const method = new BottleneckAdapterMethod(decoder, parse(files.config, raw['config'], decoder, name), undefined);
     const used = new Set<string>();
     try {
       for (const [tensor, shape] of method.shapes()) {
@@ -165,9 +179,6 @@ export class BottleneckAdapterMethod implements PeftMethod {
         used.add(tensor);
       }
       checkNoExtraTensors(files.weights, tensors, used);
-      if (raw['model_type'] !== undefined && raw['model_type'] !== decoder.config.modelType) {
-        throw new PeftError(`is ${JSON.stringify(raw['model_type'])} but the base model is ${decoder.config.modelType}`, files.config, 'model_type');
-      }
     } catch (error) {
       method.dispose();
       throw error;
@@ -185,7 +196,7 @@ export class BottleneckAdapterMethod implements PeftMethod {
     const flat = h.reshape([batch * time, d]); // [N, d]
     const down = act(tf.add(tf.matMul(flat, downWeight as tf.Tensor2D, false, true), w('adapter_down.0.bias')!)); // [N, b]
     let up = tf.add(tf.matMul(down as tf.Tensor2D, w('adapter_up.weight') as tf.Tensor2D, false, true), w('adapter_up.bias')!); // [N, d]
-    if (training && this.settings.dropout > 0) up = tf.dropout(up, this.settings.dropout);
+    if (training && this.settings.dropout > 0) up = tf.dropout(up, this.settings.dropout, undefined, this.dropoutRng.int(2 ** 31));
     return tf.add(h, up.reshape([batch, time, d])) as tf.Tensor3D; // [B, T, d]
   }
 
@@ -200,9 +211,16 @@ export class BottleneckAdapterMethod implements PeftMethod {
     return new Map(this.weights);
   }
 
-  exportFiles(opts: ExportOptions): ExportedFiles {
-    const tensors = new Map<string, HostTensor>();
-    for (const [name, variable] of this.weights) tensors.set(name, toHost(variable));
+  randomState(): number {
+    return this.dropoutRng.state();
+  }
+
+  setRandomState(state: number): void {
+    this.dropoutRng = Rng.fromState(state);
+  }
+
+  async exportFiles(opts: ExportOptions): Promise<ExportedFiles> {
+    const tensors = await readHostAll(this.weights);
     const { modelType, hiddenSize } = this.decoder.config;
     const config = {
       config: this.settings.raw,

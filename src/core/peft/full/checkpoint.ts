@@ -5,8 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../../model/config';
 import type { Decoder, DecoderHooks } from '../../model/decoder';
-import type { HostTensor } from '../../model/safetensors';
-import { toHost, type ExportOptions, type ExportedFiles, type PeftMethod } from '../types';
+import { readHostAll, type ExportOptions, type ExportedFiles, type PeftMethod } from '../types';
 
 let counter = 0;
 
@@ -38,9 +37,10 @@ export abstract class WeightCopyMethod implements PeftMethod {
     return new Map(this.copies);
   }
 
-  exportFiles(opts: ExportOptions): ExportedFiles {
-    const tensors = new Map<string, HostTensor>();
-    for (const [name, weight] of this.decoder.params) tensors.set(name, toHost(this.copies.get(name) ?? weight));
+  async exportFiles(opts: ExportOptions): Promise<ExportedFiles> {
+    const current = new Map<string, tf.Tensor>();
+    for (const [name, weight] of this.decoder.params) current.set(name, this.copies.get(name) ?? weight);
+    const tensors = await readHostAll(current);
     const config = { ...(opts.rawConfig ?? configJson(this.decoder.config)), _name_or_path: opts.baseModel, torch_dtype: 'float32' };
     return { configFile: 'config.json', config, weightsFile: 'model.safetensors', tensors, library: 'transformers' };
   }

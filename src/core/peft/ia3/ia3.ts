@@ -13,7 +13,7 @@ import {
   checkNoExtraTensors,
   checkShape,
   hostVariable,
-  toHost,
+  readHostAll,
   type CreateOptions,
   type ExportOptions,
   type ExportedFiles,
@@ -141,9 +141,8 @@ export class Ia3Method implements PeftMethod {
     return new Map([...this.vectors].map(([name, v]) => [`${PREFIX}${name}.ia3_l`, v.scale]));
   }
 
-  exportFiles(opts: ExportOptions): ExportedFiles {
-    const tensors = new Map<string, HostTensor>();
-    for (const [name, variable] of this.variables()) tensors.set(name, toHost(variable));
+  async exportFiles(opts: ExportOptions): Promise<ExportedFiles> {
+    const tensors = await readHostAll(this.variables());
     const listOrRegex = (spec: string | string[]) => (typeof spec === 'string' ? spec : [...new Set(spec)]);
     const config = {
       ...this.settings.raw,

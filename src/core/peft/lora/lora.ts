@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Decoder, DecoderHooks } from '../../model/decoder';
 import type { HostTensor } from '../../model/safetensors';
-import type { Rng } from '../../rng';
+import { Rng } from '../../rng';
 import { kaimingUniform, normal, rngFor } from '../init';
 import { selectTargets, type LinearModule } from '../targets';
 import {
@@ -14,7 +14,7 @@ import {
   checkNoExtraTensors,
   checkShape,
   hostVariable,
-  toHost,
+  readHostAll,
   type CreateOptions,
   type ExportOptions,
   type ExportedFiles,
@@ -36,7 +36,7 @@ export class LoraMethod implements PeftMethod {
   private readonly pairs = new Map<string, LoraPair>();
   /** after merge(): module weight name → the weight as it was before */
   private originals: Map<string, tf.Tensor> | null = null;
-  private readonly dropoutRng: Rng;
+  private dropoutRng: Rng;
 
   private constructor(
     private readonly decoder: Decoder,
@@ -165,6 +165,14 @@ export class LoraMethod implements PeftMethod {
     this.originals = null;
   }
 
+  randomState(): number {
+    return this.dropoutRng.state();
+  }
+
+  setRandomState(state: number): void {
+    this.dropoutRng = Rng.fromState(state);
+  }
+
   paramOverrides(enabled: boolean): Map<string, tf.Tensor> | null {
     return !enabled && this.originals ? this.originals : null;
   }
@@ -178,9 +186,8 @@ export class LoraMethod implements PeftMethod {
     return out;
   }
 
-  exportFiles(opts: ExportOptions): ExportedFiles {
-    const tensors = new Map<string, HostTensor>();
-    for (const [name, variable] of this.variables()) tensors.set(name, toHost(variable));
+  async exportFiles(opts: ExportOptions): Promise<ExportedFiles> {
+    const tensors = await readHostAll(this.variables());
     const config = {
       ...this.settings.raw,
       base_model_name_or_path: opts.baseModel,

@@ -12,7 +12,7 @@ import type { Decoder, DecoderHooks } from '../../model/decoder';
 import type { HostTensor } from '../../model/safetensors';
 import { kaimingUniform, normal, rngFor } from '../init';
 import { bool, checkTaskType, mergeConfig, positiveInt, type Json } from '../schema';
-import { PeftError, checkNoExtraTensors, checkShape, hostVariable, toHost, type CreateOptions, type ExportOptions, type ExportedFiles, type PeftMethod, type PreparedInputs } from '../types';
+import { PeftError, checkNoExtraTensors, checkShape, hostVariable, readHost, type CreateOptions, type ExportOptions, type ExportedFiles, type PeftMethod, type PreparedInputs } from '../types';
 
 export const PREFIX_DEFAULTS: Json = {
   auto_mapping: null,
@@ -175,10 +175,17 @@ export class PrefixMethod implements PeftMethod {
     return new Map(this.weights);
   }
 
-  exportFiles(opts: ExportOptions): ExportedFiles {
-    const table = tf.tidy(() => this.table());
-    const tensors = new Map([['prompt_embeddings', toHost(table)]]);
-    if (this.usesProjection) table.dispose(); // otherwise it is the variable itself
+  async exportFiles(opts: ExportOptions): Promise<ExportedFiles> {
+    // a fresh tensor either way (with projection the MLP's output, else a clone of the variable), so
+    // an update landing while the read-back is pending cannot change what is exported
+    const table = tf.tidy(() => (this.usesProjection ? this.table() : tf.clone(this.table())));
+    let host;
+    try {
+      host = await readHost(table);
+    } finally {
+      table.dispose();
+    }
+    const tensors = new Map([['prompt_embeddings', host]]);
     const config = { ...this.settings.raw, base_model_name_or_path: opts.baseModel, inference_mode: true };
     return { configFile: 'adapter_config.json', config, weightsFile: 'adapter_model.safetensors', tensors, library: 'peft' };
   }

@@ -10,7 +10,7 @@ import type { Decoder, DecoderHooks } from '../../model/decoder';
 import type { HostTensor } from '../../model/safetensors';
 import { normal, rngFor } from '../init';
 import { checkTaskType, mergeConfig, oneOf, positiveInt, type Json } from '../schema';
-import { PeftError, checkNoExtraTensors, checkShape, hostVariable, toHost, type CreateOptions, type ExportOptions, type ExportedFiles, type PeftMethod, type PreparedInputs } from '../types';
+import { PeftError, checkNoExtraTensors, checkShape, hostVariable, readHost, tensorVariable, type CreateOptions, type ExportOptions, type ExportedFiles, type PeftMethod, type PreparedInputs } from '../types';
 
 export const PROMPT_DEFAULTS: Json = {
   auto_mapping: null,
@@ -96,15 +96,14 @@ export class PromptMethod implements PeftMethod {
     } else if (settings.init === 'SAMPLE_VOCAB') {
       rows = Array.from({ length: p }, () => rng.int(decoder.config.vocabSize));
     }
-    let initial: HostTensor;
     if (rows) {
-      const embedded = tf.tidy(() => decoder.embedTokens(tf.tensor2d([rows], [1, p], 'int32')).reshape([p, d]));
-      initial = toHost(embedded);
+      // the rows of the embedding table, copied on the backend: no read-back (create stays synchronous)
+      const embedded = tf.tidy(() => decoder.embedTokens(tf.tensor2d([rows], [1, p], 'int32')).reshape([p, d])); // [P, d]
+      const variable = tensorVariable(embedded, 'prompt_embeddings');
       embedded.dispose();
-    } else {
-      initial = normal(rng, [p, d], 1);
+      return new PromptMethod(settings, variable);
     }
-    return new PromptMethod(settings, hostVariable(initial, 'prompt_embeddings'));
+    return new PromptMethod(settings, hostVariable(normal(rng, [p, d], 1), 'prompt_embeddings'));
   }
 
   static load(decoder: Decoder, raw: Record<string, unknown>, tensors: Map<string, HostTensor>, files: { config: string; weights: string }): PromptMethod {
@@ -134,9 +133,9 @@ export class PromptMethod implements PeftMethod {
     return new Map([['prompt_embeddings', this.prompt]]);
   }
 
-  exportFiles(opts: ExportOptions): ExportedFiles {
+  async exportFiles(opts: ExportOptions): Promise<ExportedFiles> {
     const config = { ...this.settings.raw, base_model_name_or_path: opts.baseModel, inference_mode: true };
-    const tensors = new Map([['prompt_embeddings', toHost(this.prompt)]]);
+    const tensors = new Map([['prompt_embeddings', await readHost(this.prompt)]]);
     return { configFile: 'adapter_config.json', config, weightsFile: 'adapter_model.safetensors', tensors, library: 'peft' };
   }
 

@@ -11,6 +11,7 @@
 // so each parameter keeps its own step count.
 import * as tf from '@tensorflow/tfjs';
 import type { HostTensor } from '../../model/safetensors';
+import { readHostAll } from '../../peft/types';
 
 export interface AdamWConfig {
   /** β1, β2: torch's defaults (0.9, 0.999) */
@@ -73,16 +74,19 @@ export class AdamW {
     }
   }
 
-  /** Copies the state to the host (for a checkpoint). */
-  state(): AdamWState {
+  /**
+   * Copies the state to the host (for a checkpoint). Step counts and moments are captured when
+   * called (the moments as clones), so an update landing during the read-back does not leak in.
+   */
+  async state(): Promise<AdamWState> {
     const steps: Record<string, number> = {};
-    const tensors = new Map<string, HostTensor>();
+    const moments = new Map<string, tf.Tensor>();
     for (const [name, slot] of this.slots) {
       steps[name] = slot.step;
-      tensors.set(`m/${name}`, { shape: [...slot.m.shape], data: (slot.m.dataSync() as Float32Array).slice() });
-      tensors.set(`v/${name}`, { shape: [...slot.v.shape], data: (slot.v.dataSync() as Float32Array).slice() });
+      moments.set(`m/${name}`, slot.m);
+      moments.set(`v/${name}`, slot.v);
     }
-    return { steps, tensors };
+    return { steps, tensors: await readHostAll(moments) };
   }
 
   /** Replaces the state with a saved one; shapes are checked against the parameters. */
