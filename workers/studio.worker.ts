@@ -10,18 +10,19 @@ import { Decoder, computeLogits } from '../src/core/model/decoder';
 import { generate as generateIds, type GenerationResult as IdsResult, type GenerationSettings } from '../src/core/model/generate';
 import {
   deleteModel as deleteStoredModel,
-  getModel,
-  getModelFiles,
   listModels as listStoredModels,
   saveModel,
 } from '../src/core/store';
 import { modelInput, summarize, type ModelSummary } from './model-summary';
 import { currentModel, db, getBackendReport, requireBackend, requireModel, setBackendReport, setCurrent } from './context';
+import { loadStoredModel } from './models';
 import { trainingApi } from './training';
 import { dataApi } from './data';
 import { evalApi } from './eval';
 import { benchApi } from './bench';
 import { selfInstructApi } from './self-instruct';
+import { dataShapingApi } from './data-shaping';
+import { experimentApi } from './experiment';
 
 export type { BackendReport, BackendName, GenerationSettings, ModelSummary };
 
@@ -134,12 +135,7 @@ const api = {
 
   /** Loads a stored model (no re-import) and makes it current. */
   async loadModel(id: string): Promise<ModelSummary> {
-    requireBackend();
-    const handle = await db();
-    const files = await getModelFiles(handle, id); // throws naming the id when it is gone
-    const record = await getModel(handle, id);
-    if (!record) throw new Error(`Model "${id}" was deleted while it was loading; choose another model.`);
-    return makeCurrent(loadCheckpoint(files), summarize(record));
+    return (await loadStoredModel(id)).summary;
   },
 
   async deleteModel(id: string): Promise<void> {
@@ -218,6 +214,8 @@ const api = {
   ...evalApi,
   ...benchApi,
   ...selfInstructApi,
+  ...dataShapingApi,
+  ...experimentApi,
 };
 
 export type Api = typeof api;

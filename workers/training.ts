@@ -1,2 +1,173 @@
-// The studio worker's training API (spread into the worker's api object in studio.worker.ts).
-export const trainingApi = {};
+// The studio worker's training API (spread into the worker's api object in studio.worker.ts). Thin:
+// the run itself is src/core/train/session.ts; this file holds the one active session, ties it to
+// the current model (a model change cancels the run) and loads a run's model for resume and export.
+import { releaseProxy, transfer, type Remote } from 'comlink';
+import { deleteRun, getRun } from '../src/core/store';
+import { listMethods } from '../src/core/peft/registry';
+import '../src/core/peft/methods';
+import {
+  listRunSummaries,
+  runDetail,
+  trainingDefaults as defaultsFor,
+  TrainingSession,
+  type RunDetail,
+  type RunSummary,
+  type SessionModel,
+  type TrainDefaults,
+  type TrainEvent,
+  type TrainSpec,
+} from '../src/core/train/session';
+import { exportRun } from '../src/core/train/run-export';
+import { trainableMethodNames } from '../src/core/train/run';
+import { currentModel, db, onModelChange, requireBackend, requireModel, type LoadedModel } from './context';
+import { loadStoredModel } from './models';
+
+export type { RunDetail, RunSummary, TrainDefaults, TrainEvent, TrainSpec };
+export type { MethodSpec } from '../src/core/train/session';
+export type { TrainExample } from '../src/core/train/run';
+export type { TrainerConfig } from '../src/core/train/config';
+
+export interface TrainingMethodInfo {
+  name: string;
+  label: string;
+  description: string;
+}
+
+/** Display names in the papers' and PEFT's spelling. */
+const LABELS: Record<string, string> = {
+  lora: 'LoRA',
+  prefix: 'Prefix-tuning',
+  prompt: 'Prompt tuning',
+  ia3: '(IA)³',
+  adapter: 'Bottleneck adapters',
+  full: 'Full fine-tuning',
+  freeze: 'Layer freezing',
+};
+
+let active: TrainingSession | null = null;
+/** true from the moment a start/resume is accepted until its session exists, so two cannot overlap */
+let starting = false;
+
+function sessionModel(model: LoadedModel): SessionModel {
+  const { summary, decoder, tokenizer, checkpoint } = model;
+  return { id: summary.id, name: summary.name, decoder, tokenizer, rawConfig: checkpoint.rawConfig };
+}
+
+/** The run's model: the current one when it matches, otherwise loaded from the store (refused while a run trains). */
+async function modelFor(modelId: string): Promise<LoadedModel> {
+  requireBackend();
+  const current = currentModel();
+  if (current?.summary.id === modelId) return current;
+  if (active) throw new Error('A training run is in progress on the loaded model; pause or cancel it before switching to this run’s model.');
+  return loadStoredModel(modelId);
+}
+
+/**
+ * Runs one session to its end. `prepare` picks (or loads) the model before the session watches for
+ * model changes; a change after that cancels the run, with a message saying why.
+ */
+async function runSession(
+  prepare: () => Promise<LoadedModel>,
+  create: (model: SessionModel) => Promise<TrainingSession>,
+  onEvent: (e: TrainEvent) => void,
+): Promise<RunSummary> {
+  const release = (): void => (onEvent as Partial<Remote<unknown>>)[releaseProxy]?.();
+  if (active || starting) {
+    release();
+    throw new Error('A training run is already in progress; pause or cancel it before starting another.');
+  }
+  starting = true;
+  let unsubscribe = (): void => {};
+  try {
+    let session: TrainingSession;
+    let modelChanged = false;
+    try {
+      const model = await prepare();
+      unsubscribe = onModelChange(() => {
+        modelChanged = true;
+        active?.cancel(
+          `The loaded model changed during training, so the run was cancelled at step ${active.currentStep} (its checkpoint is saved). ` +
+            'Load the run’s model again and resume it to continue.',
+        );
+      });
+      session = await create(sessionModel(model));
+    } finally {
+      starting = false;
+    }
+    active = session;
+    if (modelChanged) session.cancel('The loaded model changed while the run was being prepared, so it was cancelled before its first step.');
+    return await session.run();
+  } finally {
+    active = null;
+    unsubscribe();
+    release();
+  }
+}
+
+export const trainingApi = {
+  /** Method and trainer settings the Train form starts from. */
+  trainingDefaults(method: string): TrainDefaults {
+    return defaultsFor(method);
+  },
+
+  trainingMethods(): TrainingMethodInfo[] {
+    const trainable = new Set(trainableMethodNames());
+    return listMethods()
+      .filter(({ name }) => trainable.has(name))
+      .map(({ name, description }) => ({ name, label: LABELS[name] ?? name, description }));
+  },
+
+  /** Trains the loaded model; resolves when the run completes, stops early, is cancelled or paused; rejects on error. */
+  async startTraining(spec: TrainSpec, onEvent: (e: TrainEvent) => void): Promise<RunSummary> {
+    return runSession(
+      async () => requireModel(),
+      async (model) => TrainingSession.start(await db(), model, spec, onEvent),
+      onEvent,
+    );
+  },
+
+  pauseTraining(): boolean {
+    return active?.pause() ?? false;
+  },
+
+  cancelTraining(): boolean {
+    return active?.cancel() ?? false;
+  },
+
+  /** Continues a stored run from its latest checkpoint, loading its model first when another is loaded. */
+  async resumeTraining(runId: string, onEvent: (e: TrainEvent) => void): Promise<RunSummary> {
+    return runSession(
+      async () => {
+        const run = await getRun(await db(), runId);
+        if (!run) throw new Error(`Run "${runId}" is not stored in this browser; it may have been deleted.`);
+        return modelFor(run.modelId);
+      },
+      async (model) => TrainingSession.resume(await db(), model, runId, onEvent),
+      onEvent,
+    );
+  },
+
+  async listTrainingRuns(): Promise<RunSummary[]> {
+    return listRunSummaries(await db(), active?.runId ?? null);
+  },
+
+  async getTrainingRun(id: string): Promise<RunDetail> {
+    return runDetail(await db(), id, active?.runId ?? null);
+  },
+
+  /** Deletes a run and its checkpoints; refused while that run is training. */
+  async deleteTrainingRun(id: string): Promise<void> {
+    if (active?.runId === id) throw new Error('This run is training; cancel it before deleting it.');
+    await deleteRun(await db(), id);
+  },
+
+  /** The run's exported folder as a zip (PEFT layout, AdapterHub for adapters, a whole checkpoint for full/freeze). */
+  async exportTrainingRun(id: string): Promise<{ fileName: string; bytes: Uint8Array }> {
+    const handle = await db();
+    const run = await getRun(handle, id);
+    if (!run) throw new Error(`Run "${id}" is not stored in this browser; it may have been deleted.`);
+    const model = await modelFor(run.modelId);
+    const exported = await exportRun(handle, sessionModel(model), id);
+    return transfer(exported, [exported.bytes.buffer]);
+  },
+};

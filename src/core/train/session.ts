@@ -1,0 +1,370 @@
+// One training run with its IndexedDB record: builds rows and the PEFT model from a TrainSpec,
+// trains with the Trainer, streams progress, stores metrics (batched) and resumable checkpoints,
+// and resumes a run from its latest checkpoint, also after the worker that ran it was terminated.
+// The Trainer runs in segments that end at metric-flush and checkpoint boundaries (cancel() at the
+// boundary, run() again), so every store write happens between updates and is awaited: a failed
+// write fails the run instead of being lost, and a checkpoint holds exactly one step's state.
+import type { Decoder } from '../model/decoder';
+import type { PeftModel } from '../peft/model';
+import type { HoneTokenizer } from '../tokenizer/tokenizer';
+import {
+  appendRunMetrics,
+  createRun,
+  getRun,
+  loadLatestCheckpoint,
+  saveCheckpoint,
+  updateRun,
+  type CheckpointRecord,
+  type HoneDb,
+  type RunMetric,
+} from '../store';
+import type { TrainerConfig } from './config';
+import { Trainer, type ProgressEvent, type RunResult } from './loop';
+import { buildRows, checkRowLength, createPeftModel, methodDefaults, virtualTokensOf } from './run';
+import { checkSpec, defaultCheckpointEvery, DEFAULT_MAX_LENGTH, loadExamples, type TrainSpec } from './session-spec';
+import { storedConfig, summarize, type RunStatusView, type RunSummary, type StoredRunConfig } from './session-runs';
+import type { TrainerState, TrainerStateJson } from './state';
+
+export { checkSpec, trainingDefaults, type MethodSpec, type TrainDefaults, type TrainSpec } from './session-spec';
+export * from './session-runs';
+
+export type TrainEvent =
+  | {
+      kind: 'progress';
+      runId: string;
+      step: number;
+      totalSteps: number;
+      loss: number;
+      valLoss?: number;
+      lr: number;
+      tokensPerSecond: number;
+      etaSeconds: number;
+      skipped: boolean;
+    }
+  | { kind: 'status'; runId: string; status: RunStatusView; message?: string }
+  | { kind: 'checkpoint'; runId: string; step: number };
+
+/** The model a session trains: the stored model's id and name with its live decoder and tokenizer. */
+export interface SessionModel {
+  id: string;
+  name: string;
+  decoder: Decoder;
+  tokenizer: HoneTokenizer;
+  /** the checkpoint's own config.json, written into full / freeze exports */
+  rawConfig?: Record<string, unknown>;
+}
+
+export interface SessionOptions {
+  /** store metric points every this many updates (default 10): one IndexedDB write per batch, not per step */
+  metricsEvery?: number;
+  /** checkpoints kept besides the best (default 1: the latest is all a resume needs) */
+  keepCheckpoints?: number;
+}
+
+type StopRequest = { kind: 'pause' | 'cancel'; message?: string };
+
+export class TrainingSession {
+  private stopRequest: StopRequest | null = null;
+  private pendingMetrics: RunMetric[] = [];
+  private boundary = 0;
+  private lastEval: { step: number; valLoss: number } | null = null;
+  private startedAt = 0;
+  private stepsThisSession = 0;
+  private state: 'ready' | 'running' | 'finished' = 'ready';
+
+  private constructor(
+    private readonly db: HoneDb,
+    readonly runId: string,
+    private readonly stored: StoredRunConfig,
+    private readonly peft: PeftModel,
+    private readonly trainer: Trainer,
+    private readonly onEvent: (event: TrainEvent) => void,
+    private readonly options: Required<SessionOptions>,
+  ) {}
+
+  /** Checks the spec, builds everything, then creates the run record; on any error nothing is stored. */
+  static async start(db: HoneDb, model: SessionModel, spec: TrainSpec, onEvent: (event: TrainEvent) => void, options: SessionOptions = {}): Promise<TrainingSession> {
+    const settings = withDefaults(options);
+    checkSpec(spec);
+    if (spec.modelId !== model.id) {
+      throw new Error(`Training settings: modelId "${spec.modelId}" is not the loaded model ("${model.name}", ${model.id}); load that model first.`);
+    }
+    const built = await build(db, model, spec);
+    let trainer: Trainer | null = null;
+    try {
+      let session: TrainingSession | null = null;
+      // The Trainer checks the whole config here, before the run record exists.
+      trainer = new Trainer(built.peft, built.data, built.trainerInput, { onProgress: (e) => session?.progress(e) });
+      const stored: StoredRunConfig = { ...built.stored, trainer: { ...trainer.config, betas: [...trainer.config.betas] } };
+      const run = await createRun(db, {
+        modelId: model.id,
+        ...(spec.datasetId ? { datasetId: spec.datasetId } : {}),
+        method: spec.method.name,
+        config: { ...stored },
+        status: 'running',
+      });
+      session = new TrainingSession(db, run.id, stored, built.peft, trainer, onEvent, settings);
+      return session;
+    } catch (error) {
+      trainer?.dispose();
+      built.peft.dispose();
+      throw error;
+    }
+  }
+
+  /** Continues a stored run from its latest checkpoint (from step 0 when it has none: same seed, same run). */
+  static async resume(db: HoneDb, model: SessionModel, runId: string, onEvent: (event: TrainEvent) => void, options: SessionOptions = {}): Promise<TrainingSession> {
+    const settings = withDefaults(options);
+    const run = await getRun(db, runId);
+    if (!run) throw new Error(`Run "${runId}" is not stored in this browser; it may have been deleted.`);
+    const previous = storedConfig(run);
+    if (run.status === 'completed') throw new Error(`Run “${previous.name}” has already completed; start a new run to train further.`);
+    if (run.modelId !== model.id) {
+      throw new Error(`Run “${previous.name}” trains model ${run.modelId}, but the loaded model is “${model.name}” (${model.id}); load the run's model first.`);
+    }
+    const checkpoint = await loadLatestCheckpoint(db, runId);
+    const built = await build(db, model, previous.spec);
+    let trainer: Trainer | null = null;
+    try {
+      let session: TrainingSession | null = null;
+      const onProgress = (e: ProgressEvent): void => session?.progress(e);
+      trainer = checkpoint
+        ? Trainer.resume(built.peft, built.data, trainerStateOf(checkpoint), { onProgress })
+        : new Trainer(built.peft, built.data, previous.trainer, { onProgress });
+      const step = checkpoint?.step ?? 0;
+      // Metrics flushed after the checkpoint belong to updates that will run again.
+      await updateRun(db, runId, { status: 'running', error: undefined, metrics: run.metrics.filter((m) => m.step <= step) });
+      session = new TrainingSession(db, runId, previous, built.peft, trainer, onEvent, settings);
+      return session;
+    } catch (error) {
+      trainer?.dispose();
+      built.peft.dispose();
+      throw error;
+    }
+  }
+
+  /** Trains to the end, a pause or a cancel; saves the final checkpoint and status; frees every tensor it made. */
+  async run(): Promise<RunSummary> {
+    if (this.state !== 'ready') throw new Error('TrainingSession.run: a session runs once; resume the run for another session');
+    this.state = 'running';
+    this.startedAt = performance.now();
+    const resumedAt = this.trainer.currentStep;
+    this.emit({ kind: 'status', runId: this.runId, status: 'running', ...(resumedAt > 0 ? { message: `Resumed at step ${resumedAt}.` } : {}) });
+    try {
+      let result: RunResult | null = null;
+      while (!this.stopRequest) {
+        this.boundary = this.nextBoundary(this.trainer.currentStep);
+        result = await this.trainer.run();
+        await this.flushMetrics();
+        if (result.status === 'completed' || result.status === 'stopped-early') break;
+        if (this.stopRequest) break;
+        if (result.step % this.stored.checkpointEvery === 0) await this.checkpoint(null);
+      }
+      const ended = result?.status === 'completed' || result?.status === 'stopped-early' ? result.status : null;
+      const finished = ended !== null;
+      const status: RunStatusView = ended ?? (this.stopRequest!.kind === 'pause' ? 'paused' : 'cancelled');
+      await this.checkpoint(finished && this.stored.trainer.loadBestAtEnd ? (result!.best?.valLoss ?? null) : null);
+      const patch = status === 'stopped-early' ? { config: { ...this.stored, stoppedEarly: true } } : {};
+      const run = await updateRun(this.db, this.runId, { status: status === 'stopped-early' ? 'completed' : status, ...patch });
+      const step = this.trainer.currentStep;
+      const message =
+        status === 'paused'
+          ? (this.stopRequest?.message ?? `Paused at step ${step}; resuming continues from here.`)
+          : status === 'cancelled'
+            ? (this.stopRequest?.message ?? `Cancelled at step ${step}; its weights are kept and can still be exported.`)
+            : status === 'stopped-early'
+              ? `Stopped early at step ${step}: the validation loss stopped improving.`
+              : undefined;
+      this.emit({ kind: 'status', runId: this.runId, status, ...(message ? { message } : {}) });
+      return summarize(run, { active: false });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      try {
+        await updateRun(this.db, this.runId, { status: 'failed', error: message });
+      } catch {
+        // the store itself failed (closed, full): the run record keeps its last good state
+      }
+      this.emit({ kind: 'status', runId: this.runId, status: 'failed', message });
+      throw error;
+    } finally {
+      this.state = 'finished';
+      this.trainer.dispose();
+      this.peft.dispose();
+    }
+  }
+
+  /** Stops before the next update and saves a checkpoint; run() resolves with status "paused". */
+  pause(message?: string): boolean {
+    return this.requestStop({ kind: 'pause', message });
+  }
+
+  /** Stops before the next update and saves a checkpoint; run() resolves with status "cancelled". */
+  cancel(message?: string): boolean {
+    return this.requestStop({ kind: 'cancel', message });
+  }
+
+  get currentStep(): number {
+    return this.trainer.currentStep;
+  }
+
+  private requestStop(request: StopRequest): boolean {
+    if (this.state === 'finished' || this.stopRequest) return false;
+    this.stopRequest = request;
+    this.trainer.cancel();
+    return true;
+  }
+
+  /** The step the current segment ends at: the next metric flush or checkpoint, whichever is first. */
+  private nextBoundary(step: number): number {
+    const { checkpointEvery, trainer } = this.stored;
+    const nextCheckpoint = (Math.floor(step / checkpointEvery) + 1) * checkpointEvery;
+    return Math.min(nextCheckpoint, step + this.options.metricsEvery, trainer.totalSteps);
+  }
+
+  private progress(e: ProgressEvent): void {
+    this.stepsThisSession++;
+    const point: RunMetric = { step: e.step, lr: e.lr };
+    if (Number.isFinite(e.loss)) point.loss = e.loss;
+    if (e.valLoss !== undefined) {
+      this.lastEval = { step: e.step, valLoss: e.valLoss };
+      if (Number.isFinite(e.valLoss)) point.valLoss = e.valLoss;
+    }
+    this.pendingMetrics.push(point);
+    if (e.skipped) {
+      this.emit({
+        kind: 'status',
+        runId: this.runId,
+        status: 'running',
+        message: `Step ${e.step}: the loss or a gradient was not a finite number (NaN or Infinity), so this update was skipped and the weights are unchanged. If this keeps happening, lower the learning rate.`,
+      });
+    }
+    const elapsed = (performance.now() - this.startedAt) / 1000;
+    this.emit({
+      kind: 'progress',
+      runId: this.runId,
+      step: e.step,
+      totalSteps: e.totalSteps,
+      loss: e.loss,
+      ...(e.valLoss === undefined ? {} : { valLoss: e.valLoss }),
+      lr: e.lr,
+      tokensPerSecond: e.tokensPerSecond,
+      // over the whole session, checkpoint writes included: what the user will actually wait
+      etaSeconds: (elapsed / this.stepsThisSession) * (e.totalSteps - e.step),
+      skipped: e.skipped,
+    });
+    if (e.step >= this.boundary) this.trainer.cancel();
+  }
+
+  private async flushMetrics(): Promise<void> {
+    if (this.pendingMetrics.length === 0) return;
+    const points = this.pendingMetrics;
+    this.pendingMetrics = [];
+    await appendRunMetrics(this.db, this.runId, points);
+  }
+
+  /** Saves the trainer's state now; valLoss marks it for the store's keep-the-best rule. */
+  private async checkpoint(bestValLoss: number | null): Promise<void> {
+    const state = await this.trainer.state();
+    const step = state.json.step;
+    const valLoss = bestValLoss ?? (this.lastEval?.step === step ? this.lastEval.valLoss : null);
+    await saveCheckpoint(
+      this.db,
+      {
+        runId: this.runId,
+        step,
+        ...(valLoss !== null && Number.isFinite(valLoss) ? { valLoss } : {}),
+        tensors: state.tensors,
+        state: { trainer: state.json, method: this.stored.method, spec: this.stored.spec },
+      },
+      { keepRecent: this.options.keepCheckpoints },
+    );
+    this.emit({ kind: 'checkpoint', runId: this.runId, step });
+  }
+
+  private emit(event: TrainEvent): void {
+    try {
+      // A comlink callback returns a promise; a closed page must not fail the run.
+      void Promise.resolve(this.onEvent(event)).catch(() => {});
+    } catch {
+      // as above, for a callback that throws synchronously
+    }
+  }
+}
+
+function withDefaults(options: SessionOptions): Required<SessionOptions> {
+  const metricsEvery = options.metricsEvery ?? 10;
+  const keepCheckpoints = options.keepCheckpoints ?? 1;
+  if (!Number.isInteger(metricsEvery) || metricsEvery < 1) throw new Error(`TrainingSession: metricsEvery must be a whole number ≥ 1, got ${metricsEvery}`);
+  return { metricsEvery, keepCheckpoints };
+}
+
+interface Built {
+  stored: Omit<StoredRunConfig, 'trainer'>;
+  trainerInput: Partial<TrainerConfig> & Pick<TrainerConfig, 'totalSteps' | 'padTokenId'>;
+  peft: PeftModel;
+  data: { train: ReturnType<typeof buildRows>['rows']; validation: ReturnType<typeof buildRows>['rows'] };
+}
+
+/** Rows, the PEFT model and the resolved settings for a spec; nothing is stored. */
+async function build(db: HoneDb, model: SessionModel, spec: TrainSpec): Promise<Built> {
+  checkSpec(spec);
+  const defaults = methodDefaults(spec.method.name);
+  const seed = spec.trainer.seed ?? defaults.trainer.seed ?? 42;
+  const methodConfig = { ...defaults.method, ...(spec.method.config ?? {}) };
+  const examples = await loadExamples(db, spec, seed);
+  const tokenize = (text: string): number[] => model.tokenizer.encode(text, { addSpecialTokens: true });
+  const peft = createPeftModel(model.decoder, { name: spec.method.name, config: methodConfig }, seed, { tokenize });
+  try {
+    const { maxPositions } = model.decoder.config;
+    const maxLength = spec.maxLength ?? Math.max(2, Math.min(DEFAULT_MAX_LENGTH, maxPositions - virtualTokensOf(peft)));
+    checkRowLength(peft, maxLength);
+    const train = buildRows(model.tokenizer, examples.train, { maxLength });
+    let validation: ReturnType<typeof buildRows> = { rows: [], dropped: 0 };
+    if (examples.validation.length > 0) {
+      try {
+        validation = buildRows(model.tokenizer, examples.validation, { maxLength });
+      } catch (error) {
+        throw new Error(`Validation examples: ${(error as Error).message}`, { cause: error });
+      }
+    }
+    const trainerInput: Partial<TrainerConfig> = { ...defaults.trainer, ...spec.trainer };
+    if (validation.rows.length === 0 && spec.trainer.evalEvery != null) {
+      throw new Error(
+        `Training settings: trainer.evalEvery is ${spec.trainer.evalEvery} but there are no validation examples; ` +
+          'set validationFraction above 0 (or give the dataset a validation split), or turn validation off.',
+      );
+    }
+    if (validation.rows.length === 0) {
+      // Validation settings that came from the method's defaults do not apply to a run without validation data.
+      for (const key of ['evalEvery', 'earlyStoppingPatience', 'loadBestAtEnd'] as const) {
+        if (!(key in spec.trainer)) delete trainerInput[key];
+      }
+    } else if (!('evalEvery' in spec.trainer) && trainerInput.evalEvery == null) {
+      trainerInput.evalEvery = Math.max(1, Math.round(spec.trainer.totalSteps / 10)); // ten points on the validation curve
+    }
+    const { padTokenId, eosTokenIds } = model.decoder.config;
+    const stored: Omit<StoredRunConfig, 'trainer'> = {
+      name: spec.name?.trim() || `${spec.method.name} · ${new Date().toISOString().slice(0, 16).replace('T', ' ')}`,
+      spec: structuredClone(spec),
+      method: { name: spec.method.name, config: methodConfig },
+      maxLength,
+      checkpointEvery: spec.checkpointEvery ?? defaultCheckpointEvery(spec.trainer.totalSteps),
+      trainable: peft.trainableParameterCount(),
+      rows: { train: train.rows.length, validation: validation.rows.length, dropped: train.dropped + validation.dropped },
+    };
+    // padding is masked and unscored, so any valid id works; the model's own pad id when it has one
+    const trainerConfig = { ...trainerInput, totalSteps: spec.trainer.totalSteps, padTokenId: padTokenId ?? eosTokenIds[0] ?? 0, seed };
+    return { stored, trainerInput: trainerConfig, peft, data: { train: train.rows, validation: validation.rows } };
+  } catch (error) {
+    peft.dispose();
+    throw error;
+  }
+}
+
+/** A checkpoint record as the Trainer's state (float32 views over the stored buffers). */
+export function trainerStateOf(checkpoint: CheckpointRecord): TrainerState {
+  const json = (checkpoint.state as { trainer?: TrainerStateJson }).trainer;
+  if (!json) throw new Error(`Checkpoint at step ${checkpoint.step} has no trainer state; it was not saved by a training run.`);
+  return { json, tensors: checkpoint.tensors.map((t) => ({ name: t.name, shape: [...t.shape], data: new Float32Array(t.data) })) };
+}
+
