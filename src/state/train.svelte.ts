@@ -1,0 +1,365 @@
+// The Train view's state: the form (model, data, method, hyperparameters), the run being watched
+// (its live metric points, progress and trainable-parameter count), the run history and the last
+// error. Every call goes to the worker's training API; callbacks cross as comlink proxies.
+import { proxy } from 'comlink';
+import type { ModelSummary } from '../studio-client';
+import { errorMessage, type Studio } from './studio.svelte';
+
+import type { RunDetail, RunSummary, TrainDefaults, TrainEvent, TrainExample, TrainingMethodInfo, TrainSpec } from '../../workers/training';
+import type { DatasetRecord } from '../../workers/data';
+
+export type { RunDetail, RunSummary, TrainDefaults, TrainEvent, TrainExample, TrainSpec };
+
+export type MethodInfo = TrainingMethodInfo;
+export type MetricPoint = RunDetail['metrics'][number];
+export type ProgressEvent = Extract<TrainEvent, { kind: 'progress' }>;
+
+/** A dataset the data API lists; only what the picker needs. */
+export interface DatasetChoice {
+  id: string;
+  name: string;
+  count?: number;
+}
+
+/** The built-in examples' pseudo dataset id in the data picker. */
+export const SAMPLE_DATA = 'sample';
+
+export type Schedule = 'constant' | 'linear' | 'cosine';
+
+/** The hyperparameters every method shares; method-specific keys live in the method form. */
+export interface Hyperparameters {
+  totalSteps: number | null;
+  learningRate: number | null;
+  batchSize: number | null;
+  /** tokens per example; null = as long as the model's positions allow (the worker decides) */
+  maxLength: number | null;
+  warmupSteps: number | null;
+  schedule: Schedule;
+  /** 0 = never validate */
+  evalEvery: number | null;
+  /** share of the examples held out for validation loss */
+  validationFraction: number | null;
+  seed: number | null;
+}
+
+/** Where the form starts before a method's defaults arrive, and for keys the defaults leave out. */
+const FALLBACK: Hyperparameters = {
+  totalSteps: 100,
+  learningRate: 2e-4,
+  batchSize: 4,
+  maxLength: null,
+  warmupSteps: 0,
+  schedule: 'linear',
+  evalEvery: 10,
+  validationFraction: 0.2,
+  seed: 42,
+};
+
+/** What the watched run is doing, as the buttons need it. */
+export type Phase = 'idle' | 'starting' | 'running' | 'pausing' | 'paused' | 'cancelling';
+
+/**
+ * Statuses a run can be resumed from (its latest checkpoint is in IndexedDB). A run whose worker
+ * died mid-training (reload, crash) is listed by the worker as paused.
+ */
+export const RESUMABLE: ReadonlySet<string> = new Set<RunSummary['status']>(['paused', 'cancelled']);
+
+const instances = new WeakMap<Studio, TrainState>();
+
+export class TrainState {
+  methods = $state.raw<MethodInfo[]>([]);
+  models = $state.raw<ModelSummary[]>([]);
+  /** null when the worker has no data API (yet) */
+  datasets = $state.raw<DatasetChoice[] | null>(null);
+  runs = $state.raw<RunSummary[]>([]);
+
+  dataSource = $state<string>(SAMPLE_DATA);
+  method = $state<string>('lora');
+  defaults = $state.raw<TrainDefaults | null>(null);
+  hyper = $state<Hyperparameters>({ ...FALLBACK });
+  /** the method form's input values by config key (the view fills them from `defaults`) */
+  methodValues = $state<Record<string, number | boolean | string | null>>({});
+  /** the defaults `methodValues` were filled from: the view refills when they change */
+  methodValuesFrom: TrainDefaults | null = null;
+
+  phase = $state<Phase>('idle');
+  /** the run the chart and progress bar show */
+  run = $state.raw<RunSummary | null>(null);
+  points = $state.raw<MetricPoint[]>([]);
+  progress = $state.raw<ProgressEvent | null>(null);
+  /** the latest status message from the worker (e.g. a skipped step) */
+  notice = $state<string | null>(null);
+  error = $state<string | null>(null);
+  busy = $state<string | null>(null);
+
+  readonly #studio: Studio;
+  /** points arrive every step; the chart is redrawn at most every 100 ms */
+  #pending: MetricPoint[] = [];
+  #flush: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(studio: Studio) {
+    this.#studio = studio;
+  }
+
+  /** One state per studio, so a run keeps streaming into it while another view is open. */
+  static for(studio: Studio): TrainState {
+    let state = instances.get(studio);
+    if (!state) instances.set(studio, (state = new TrainState(studio)));
+    return state;
+  }
+
+  get #api(): Studio['client']['remote'] {
+    return this.#studio.client.remote;
+  }
+
+  /** Loads the method list, models, datasets, run history and the chosen method's defaults. */
+  async refresh(): Promise<void> {
+    try {
+      const [methods, models, runs] = await Promise.all([this.#api.trainingMethods(), this.#studio.client.listModels(), this.#api.listTrainingRuns()]);
+      this.methods = methods;
+      this.models = models;
+      this.runs = runs;
+      if (methods.length && !methods.some((m) => m.name === this.method)) this.method = methods[0].name;
+      await this.#loadDatasets();
+      if (!this.defaults) await this.chooseMethod(this.method);
+    } catch (err) {
+      this.error = `The training API did not answer: ${errorMessage(err)}`;
+    }
+  }
+
+  async #loadDatasets(): Promise<void> {
+    // The data API may be absent (an older worker); the picker then offers the sample data only.
+    try {
+      const listed: DatasetRecord[] = await this.#api.listDatasets();
+      this.datasets = listed.map((d) => ({ id: d.id, name: d.name, count: d.counts['total'] }));
+    } catch {
+      this.datasets = null;
+    }
+  }
+
+  /** Switches method and puts its defaults into the form (the user's step count is kept). */
+  async chooseMethod(name: string): Promise<void> {
+    this.method = name;
+    try {
+      const defaults = await this.#api.trainingDefaults(name);
+      if (this.method !== name) return; // a later choice won
+      const { trainer } = defaults;
+      // Per-method values (lr, warmup, schedule) follow the method; the run's length, data split and
+      // seed are the user's choice across methods once the first defaults have filled them.
+      const first = this.defaults === null;
+      this.hyper = {
+        totalSteps: first ? trainer.totalSteps : this.hyper.totalSteps,
+        learningRate: trainer.learningRate,
+        batchSize: trainer.batchSize,
+        maxLength: this.hyper.maxLength,
+        warmupSteps: trainer.warmupSteps,
+        schedule: trainer.schedule,
+        evalEvery: trainer.evalEvery ?? (first ? FALLBACK.evalEvery : this.hyper.evalEvery),
+        validationFraction: first ? defaults.validationFraction : this.hyper.validationFraction,
+        seed: first ? trainer.seed : this.hyper.seed,
+      };
+      this.defaults = defaults;
+    } catch (err) {
+      this.error = `No defaults for method "${name}": ${errorMessage(err)}`;
+    }
+  }
+
+  /** The run spec from the form; throws naming the field that is not valid. */
+  buildSpec(modelId: string, methodConfig: Record<string, unknown>, examples: readonly TrainExample[]): TrainSpec {
+    const h = this.hyper;
+    const positiveInt = (label: string, v: number | null): number => {
+      if (v === null || !Number.isInteger(v) || v <= 0) throw new Error(`${label} must be a whole number above 0, got ${v ?? 'nothing'}.`);
+      return v;
+    };
+    const totalSteps = positiveInt('Steps', h.totalSteps);
+    if (h.learningRate === null || !Number.isFinite(h.learningRate) || h.learningRate <= 0) {
+      throw new Error(`Learning rate must be a positive number, got ${h.learningRate ?? 'nothing'}.`);
+    }
+    const warmupSteps = h.warmupSteps ?? 0;
+    if (!Number.isInteger(warmupSteps) || warmupSteps < 0) throw new Error(`Warmup steps must be a whole number ≥ 0, got ${warmupSteps}.`);
+    const evalEvery = h.evalEvery ?? 0;
+    if (!Number.isInteger(evalEvery) || evalEvery < 0) throw new Error(`Validate every must be a whole number ≥ 0 (0 = never), got ${evalEvery}.`);
+    const fraction = h.validationFraction ?? 0;
+    if (!(fraction >= 0 && fraction < 1)) throw new Error(`Validation share must be in [0, 1), got ${fraction}.`);
+    if (evalEvery > 0 && fraction === 0) throw new Error('Validation share is 0 but "Validate every" is set: hold out some examples or set it to 0.');
+    const sample = this.dataSource === SAMPLE_DATA;
+    return {
+      modelId,
+      ...(sample ? { examples: [...examples] } : { datasetId: this.dataSource }),
+      validationFraction: fraction,
+      method: { name: this.method, config: methodConfig },
+      trainer: {
+        totalSteps,
+        learningRate: h.learningRate,
+        batchSize: positiveInt('Batch size', h.batchSize),
+        warmupSteps,
+        schedule: h.schedule,
+        evalEvery: evalEvery === 0 ? null : evalEvery,
+        seed: h.seed ?? FALLBACK.seed!,
+      },
+      ...(h.maxLength === null ? {} : { maxLength: positiveInt('Max length', h.maxLength) }),
+      name: `${this.method} · ${sample ? 'sample instructions' : (this.datasets?.find((d) => d.id === this.dataSource)?.name ?? 'dataset')}`,
+    };
+  }
+
+  /** Starts a run; resolves when it ends (completed, stopped early, paused or cancelled). */
+  async start(spec: TrainSpec): Promise<void> {
+    if (this.phase !== 'idle' && this.phase !== 'paused') return;
+    this.#begin(null);
+    await this.#watch(() => this.#api.startTraining(spec, proxy(this.#onEvent)));
+  }
+
+  async resume(runId: string): Promise<void> {
+    if (this.phase !== 'idle' && this.phase !== 'paused') return;
+    try {
+      const detail = await this.#api.getTrainingRun(runId);
+      this.#begin(detail);
+    } catch (err) {
+      this.error = `Resuming failed: ${errorMessage(err)}`;
+      return;
+    }
+    await this.#watch(() => this.#api.resumeTraining(runId, proxy(this.#onEvent)));
+  }
+
+  async pause(): Promise<void> {
+    if (this.phase !== 'running') return;
+    this.phase = 'pausing';
+    if (!(await this.#api.pauseTraining())) this.phase = 'running';
+  }
+
+  async cancel(): Promise<void> {
+    if (this.phase !== 'running' && this.phase !== 'pausing') return;
+    const before = this.phase;
+    this.phase = 'cancelling';
+    if (!(await this.#api.cancelTraining())) this.phase = before;
+  }
+
+  /** Shows a stored run's curve (history row → chart). */
+  async show(runId: string): Promise<void> {
+    if (this.phase !== 'idle' && this.phase !== 'paused') return;
+    try {
+      const detail = await this.#api.getTrainingRun(runId);
+      this.#begin(detail);
+      this.phase = 'idle';
+      if (RESUMABLE.has(detail.status)) this.phase = 'paused';
+    } catch (err) {
+      this.error = `Could not open the run: ${errorMessage(err)}`;
+    }
+  }
+
+  async remove(runId: string): Promise<void> {
+    this.error = null;
+    try {
+      await this.#api.deleteTrainingRun(runId);
+      if (this.run?.id === runId) {
+        this.run = null;
+        this.points = [];
+        this.progress = null;
+        if (this.phase === 'paused') this.phase = 'idle';
+      }
+      this.runs = await this.#api.listTrainingRuns();
+    } catch (err) {
+      this.error = `Deleting failed: ${errorMessage(err)}`;
+    }
+  }
+
+  /** Downloads the run's exported adapter folder as a zip. */
+  async exportRun(runId: string): Promise<void> {
+    this.error = null;
+    this.busy = 'Exporting…';
+    try {
+      const { fileName, bytes } = await this.#api.exportTrainingRun(runId);
+      const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/zip' }));
+      const link = document.createElement('a');
+      link.href = url;
+      link.download = fileName;
+      document.body.append(link);
+      link.click();
+      link.remove();
+      // the download has taken its copy once click() returns; a delay spares slow browsers
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    } catch (err) {
+      this.error = `Export failed: ${errorMessage(err)}`;
+    } finally {
+      this.busy = null;
+    }
+  }
+
+  /** Loads a stored model as the worker's current one (the model picker). */
+  async loadModel(id: string): Promise<ModelSummary | null> {
+    this.error = null;
+    this.busy = 'Loading the model…';
+    try {
+      return await this.#studio.client.loadModel(id);
+    } catch (err) {
+      this.error = `Loading the model failed: ${errorMessage(err)}`;
+      return null;
+    } finally {
+      this.busy = null;
+    }
+  }
+
+  #begin(detail: RunDetail | null): void {
+    this.error = null;
+    this.notice = null;
+    this.progress = null;
+    this.run = detail;
+    this.points = detail ? [...detail.metrics] : [];
+    this.#pending = [...this.points];
+    this.phase = 'starting';
+  }
+
+  async #watch(call: () => Promise<RunSummary>): Promise<void> {
+    try {
+      const summary = await call();
+      this.#flushNow();
+      this.run = summary;
+      this.phase = summary.status === 'paused' ? 'paused' : 'idle';
+      if (summary.error) this.error = summary.error;
+    } catch (err) {
+      this.#flushNow();
+      this.error = `Training failed: ${errorMessage(err)}`;
+      this.phase = 'idle';
+    } finally {
+      this.runs = await this.#api.listTrainingRuns().catch(() => this.runs);
+    }
+  }
+
+  #onEvent = (event: TrainEvent): void => {
+    if (this.phase === 'starting') this.phase = 'running';
+    if (!this.run || this.run.id !== event.runId) void this.#fetchRun(event.runId);
+    if (event.kind === 'progress') {
+      this.progress = event;
+      // A resumed run restarts from its last checkpoint: points past it are replaced, not repeated.
+      if (this.#pending.length && this.#pending[this.#pending.length - 1].step >= event.step) {
+        this.#pending = this.#pending.filter((p) => p.step < event.step);
+      }
+      this.#pending.push({ step: event.step, loss: event.loss, valLoss: event.valLoss, lr: event.lr });
+      this.#flush ??= setTimeout(() => this.#flushNow(), 100);
+      if (event.skipped) this.notice = `Step ${event.step} was skipped: the loss or a gradient was not finite (weights unchanged).`;
+    } else if (event.kind === 'status') {
+      if (event.message) this.notice = event.message;
+    }
+  };
+
+  #fetching: string | null = null;
+  async #fetchRun(id: string): Promise<void> {
+    if (this.#fetching === id) return;
+    this.#fetching = id;
+    try {
+      const [detail, runs] = await Promise.all([this.#api.getTrainingRun(id), this.#api.listTrainingRuns()]);
+      if (this.phase !== 'idle') this.run = detail;
+      this.runs = runs; // the new run appears in the history as running
+    } catch {
+      // the summary arrives again when the run ends
+    } finally {
+      this.#fetching = null;
+    }
+  }
+
+  #flushNow(): void {
+    if (this.#flush) clearTimeout(this.#flush);
+    this.#flush = null;
+    this.points = [...this.#pending];
+  }
+}
