@@ -75,7 +75,7 @@ const examples: ExampleInput[] = [
     instruction: 'Translate “chat”.',
     conversation: [{ role: 'user', content: 'chat?' }, { role: 'assistant', content: 'cat' }],
     split: 'test',
-    negative: [{ output: 'dog', explanation: 'wrong animal' }],
+    negatives: [{ output: 'dog', explanation: 'wrong animal' }],
   },
 ];
 

@@ -4,7 +4,7 @@
 
 import { StoreNotFoundError } from './errors';
 import type { DatasetRecord, ExampleRecord, HoneDb, Split } from './schema';
-import { approximateBytes, fireDeletes, fireWrites, newId, prefixRange, writeTransaction } from './transaction';
+import { approximateBytes, fireDeletes, fireWrites, newId, prefixRange, writeTransaction, type WriteTx } from './transaction';
 
 export type DatasetInput = Omit<DatasetRecord, 'id' | 'createdAt' | 'updatedAt' | 'counts'> & { id?: string };
 /** An example as an importer produces it; the store assigns datasetId, position and (unless given) id. */
@@ -180,5 +180,100 @@ export async function deleteDataset(db: HoneDb, id: string): Promise<void> {
     const keys = await tx.objectStore('examples').index('byDataset').getAllKeys(prefixRange(id));
     fireDeletes(tx, 'examples', keys);
     fireDeletes(tx, 'datasets', [id]);
+  });
+}
+
+// ---- moving examples between datasets (Self-Instruct's review queue) ---------------------------
+
+type DatasetsTx = WriteTx<['datasets', 'examples']>;
+
+/** The position after a dataset's last example; deletions leave gaps, so the count is not it. */
+async function nextPosition(tx: DatasetsTx, datasetId: string): Promise<number> {
+  const cursor = await tx.objectStore('examples').index('byDataset').openKeyCursor(prefixRange(datasetId), 'prev');
+  return cursor ? cursor.key[1] + 1 : 0;
+}
+
+/** Adds examples after a dataset's last one, in one transaction with its counts. */
+export async function appendExamples(db: HoneDb, datasetId: string, examples: readonly ExampleInput[]): Promise<ExampleRecord[]> {
+  examples.forEach((example, i) => checkSplit(example.split, `Adding to dataset ${datasetId}, example ${i + 1}`));
+  const what = `adding ${examples.length.toLocaleString('en-US')} examples to dataset ${datasetId}`;
+  return writeTransaction(db, ['datasets', 'examples'], { what, bytes: () => approximateBytes(examples) }, async (tx) => {
+    const dataset = await tx.objectStore('datasets').get(datasetId);
+    if (!dataset) throw new StoreNotFoundError('dataset', datasetId);
+    const start = await nextPosition(tx, datasetId);
+    const records = examples.map((example, i): ExampleRecord => ({ ...example, id: example.id ?? newId(), datasetId, position: start + i }));
+    for (const record of records) adjustCounts(dataset.counts, record, 1);
+    dataset.updatedAt = Date.now();
+    fireWrites(tx, 'examples', 'add', records);
+    fireWrites(tx, 'datasets', 'put', [dataset]);
+    return records;
+  });
+}
+
+/**
+ * Moves examples (in the order given) to the end of another dataset, updating both datasets'
+ * counts, in one transaction: all move or, if any id is unknown, none. `removeTags` are dropped
+ * from the moved examples (e.g. a review queue's "pending").
+ */
+export async function moveExamples(
+  db: HoneDb,
+  ids: readonly string[],
+  targetDatasetId: string,
+  opts: { removeTags?: readonly string[] } = {},
+): Promise<ExampleRecord[]> {
+  const what = `moving ${ids.length.toLocaleString('en-US')} examples to dataset ${targetDatasetId}`;
+  return writeTransaction(db, ['datasets', 'examples'], { what }, async (tx) => {
+    const datasets = new Map<string, DatasetRecord>();
+    const datasetOf = async (id: string) => {
+      if (!datasets.has(id)) {
+        const record = await tx.objectStore('datasets').get(id);
+        if (!record) throw new StoreNotFoundError('dataset', id);
+        datasets.set(id, record);
+      }
+      return datasets.get(id)!;
+    };
+    const target = await datasetOf(targetDatasetId);
+    let position = await nextPosition(tx, targetDatasetId);
+    const moved: ExampleRecord[] = [];
+    for (const id of new Set(ids)) {
+      const old = await tx.objectStore('examples').get(id);
+      if (!old) throw new StoreNotFoundError('example', id);
+      const record: ExampleRecord = { ...old, datasetId: targetDatasetId, position: position++ };
+      if (old.tags && opts.removeTags?.length) {
+        const tags = old.tags.filter((tag) => !opts.removeTags!.includes(tag));
+        if (tags.length > 0) record.tags = tags;
+        else delete record.tags;
+      }
+      adjustCounts((await datasetOf(old.datasetId)).counts, old, -1);
+      adjustCounts(target.counts, record, 1);
+      moved.push(record);
+    }
+    const now = Date.now();
+    for (const dataset of datasets.values()) dataset.updatedAt = now;
+    fireWrites(tx, 'examples', 'put', moved);
+    fireWrites(tx, 'datasets', 'put', datasets.values());
+    return moved;
+  });
+}
+
+/** Deletes examples and updates their datasets' counts in one transaction. Unknown ids are a no-op. */
+export async function deleteExamples(db: HoneDb, ids: readonly string[]): Promise<number> {
+  return writeTransaction(db, ['datasets', 'examples'], { what: `deleting ${ids.length.toLocaleString('en-US')} examples` }, async (tx) => {
+    const datasets = new Map<string, DatasetRecord | undefined>();
+    const found: string[] = [];
+    for (const id of new Set(ids)) {
+      const old = await tx.objectStore('examples').get(id);
+      if (!old) continue;
+      if (!datasets.has(old.datasetId)) datasets.set(old.datasetId, await tx.objectStore('datasets').get(old.datasetId));
+      const dataset = datasets.get(old.datasetId);
+      if (dataset) adjustCounts(dataset.counts, old, -1);
+      found.push(id);
+    }
+    const now = Date.now();
+    const changed = [...datasets.values()].filter((dataset): dataset is DatasetRecord => dataset !== undefined);
+    for (const dataset of changed) dataset.updatedAt = now;
+    fireDeletes(tx, 'examples', found);
+    fireWrites(tx, 'datasets', 'put', changed);
+    return found.length;
   });
 }

@@ -46,6 +46,9 @@ export interface DatasetRecord {
   updatedAt: number;
   /** kept in step with the examples by every write: total, train, validation, test, unsplit */
   counts: Record<string, number>;
+  /** how a derived dataset was made (a mixture, a staged plan, augmentation), so it can be read back
+   *  and remade; absent for imports. Typed by its maker (src/core/data/shaping.ts). */
+  recipe?: { kind: string } & Record<string, unknown>;
 }
 
 export type Split = 'train' | 'validation' | 'test';
@@ -64,8 +67,10 @@ export interface ExampleRecord {
   split?: Split;
   source?: string;
   tags?: string[];
-  /** wrong answers with why they are wrong, for contrastive methods and evaluation */
-  negative?: { output: string; explanation: string }[];
+  /** wrong answers with, optionally, why they are wrong (SNI Negative Examples); same shape as InstructionRecord's */
+  negatives?: { output: string; explanation?: string }[];
+  /** every acceptable output, `output` first (SNI instances list several) */
+  outputs?: string[];
 }
 
 export type RunStatus = 'pending' | 'running' | 'paused' | 'completed' | 'failed' | 'cancelled';
