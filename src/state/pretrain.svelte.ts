@@ -1,0 +1,198 @@
+// The Pretrain view's state: the spec (hone-tiny's, or a micro one with `?pretrain=micro` for tests and
+// quick looks), the run being watched with its live loss points, speed and ETA, the stored runs, and the
+// last error. Every call goes to the worker's experiment API; callbacks cross as comlink proxies.
+import { proxy } from 'comlink';
+import { errorMessage, type Studio } from './studio.svelte';
+import type { PretrainDefaults, PretrainRunSummary, PretrainSpec, PretrainStartOptions, PretrainWorkerEvent } from '../../workers/experiment';
+
+export type { PretrainDefaults, PretrainRunSummary, PretrainSpec, PretrainWorkerEvent };
+export type PretrainProgress = Extract<PretrainWorkerEvent, { kind: 'progress' }>;
+export type PretrainPhase = 'idle' | 'starting' | 'running' | 'pausing' | 'cancelling';
+export interface LossPoint {
+  step: number;
+  loss: number;
+}
+
+/** A spec that pretrains in seconds (the micro model of tests/fixtures/hone-micro): for tests and a quick look. */
+export const MICRO_PRETRAIN: PretrainStartOptions = {
+  spec: { documents: 300, vocabSize: 300, hiddenSize: 16, layers: 1, heads: 2, kvHeads: 1, intermediateSize: 32, seqLen: 16, batchSize: 4, steps: 20, learningRate: 1e-2, warmupSteps: 2 },
+  checkpointEvery: 5,
+  logEvery: 1,
+  name: 'micro pretraining (test spec)',
+};
+
+const instances = new WeakMap<Studio, PretrainState>();
+
+export class PretrainState {
+  defaults = $state.raw<PretrainDefaults | null>(null);
+  runs = $state.raw<PretrainRunSummary[]>([]);
+  /** the run the chart shows */
+  run = $state.raw<PretrainRunSummary | null>(null);
+  points = $state.raw<LossPoint[]>([]);
+  progress = $state.raw<PretrainProgress | null>(null);
+  /** what the worker is doing before training starts (corpus, tokenizer, model) */
+  stage = $state<string | null>(null);
+  phase = $state<PretrainPhase>('idle');
+  error = $state<string | null>(null);
+  /** a micro spec instead of hone-tiny's (`?pretrain=micro`) */
+  readonly micro: boolean;
+
+  readonly #studio: Studio;
+  #pending: LossPoint[] = [];
+  #flush: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(studio: Studio) {
+    this.#studio = studio;
+    this.micro = typeof location !== 'undefined' && new URLSearchParams(location.search).get('pretrain') === 'micro';
+  }
+
+  /** One state per studio, so a run keeps streaming into it while another view is open. */
+  static for(studio: Studio): PretrainState {
+    let state = instances.get(studio);
+    if (!state) instances.set(studio, (state = new PretrainState(studio)));
+    return state;
+  }
+
+  get #api(): Studio['client']['remote'] {
+    return this.#studio.client.remote;
+  }
+
+  /** The spec a Start uses. */
+  get spec(): PretrainSpec | null {
+    if (!this.defaults) return null;
+    return this.micro ? { ...this.defaults.spec, ...MICRO_PRETRAIN.spec } : this.defaults.spec;
+  }
+
+  async refresh(): Promise<void> {
+    try {
+      const [defaults, runs] = await Promise.all([this.#api.pretrainDefaults(), this.#api.pretrainRuns()]);
+      this.defaults = defaults;
+      this.runs = runs;
+      if (this.phase === 'idle') {
+        // show the latest run (resumable or finished) when nothing is being watched yet
+        this.run = this.run ? (runs.find((r) => r.id === this.run!.id) ?? null) : (runs[0] ?? null);
+        if (this.run) this.points = pointsOf(this.run);
+      }
+    } catch (err) {
+      this.error = `The pretraining API did not answer: ${errorMessage(err)}`;
+    }
+  }
+
+  async start(): Promise<void> {
+    if (this.phase !== 'idle') return;
+    const opts: PretrainStartOptions = this.micro ? MICRO_PRETRAIN : {};
+    this.#begin(null);
+    await this.#watch(() => this.#api.pretrainStart(opts, proxy(this.#onEvent)));
+  }
+
+  async resume(runId: string): Promise<void> {
+    if (this.phase !== 'idle') return;
+    const run = this.runs.find((r) => r.id === runId) ?? null;
+    this.#begin(run);
+    await this.#watch(() => this.#api.pretrainResume(runId, proxy(this.#onEvent)));
+  }
+
+  async pause(): Promise<void> {
+    if (this.phase !== 'running') return;
+    this.phase = 'pausing';
+    if (!(await this.#api.pretrainPause())) this.phase = 'running';
+  }
+
+  async cancel(): Promise<void> {
+    if (this.phase !== 'running' && this.phase !== 'pausing' && this.phase !== 'starting') return;
+    const before = this.phase;
+    this.phase = 'cancelling';
+    if (!(await this.#api.pretrainCancel())) this.phase = before;
+  }
+
+  show(runId: string): void {
+    if (this.phase !== 'idle') return;
+    const run = this.runs.find((r) => r.id === runId);
+    if (!run) return;
+    this.run = run;
+    this.points = pointsOf(run);
+    this.progress = null;
+  }
+
+  async remove(runId: string): Promise<void> {
+    this.error = null;
+    try {
+      await this.#api.pretrainDelete(runId);
+      if (this.run?.id === runId) {
+        this.run = null;
+        this.points = [];
+        this.progress = null;
+      }
+      this.runs = await this.#api.pretrainRuns();
+    } catch (err) {
+      this.error = `Deleting failed: ${errorMessage(err)}`;
+    }
+  }
+
+  #begin(run: PretrainRunSummary | null): void {
+    this.error = null;
+    this.stage = null;
+    this.progress = null;
+    this.run = run;
+    this.points = run ? pointsOf(run) : [];
+    this.#pending = [];
+    this.phase = 'starting';
+  }
+
+  async #watch(call: () => Promise<PretrainRunSummary>): Promise<void> {
+    try {
+      const summary = await call();
+      this.#flushNow();
+      this.run = summary;
+      this.points = pointsOf(summary); // the stored lines: what a reload will show
+    } catch (err) {
+      this.#flushNow();
+      this.error = `Pretraining stopped with an error: ${errorMessage(err)}`;
+    } finally {
+      this.phase = 'idle';
+      this.stage = null;
+      this.runs = await this.#api.pretrainRuns().catch(() => this.runs);
+      if (this.run) this.run = this.runs.find((r) => r.id === this.run!.id) ?? this.run;
+    }
+  }
+
+  readonly #onEvent = (event: PretrainWorkerEvent): void => {
+    if (event.kind === 'stage') {
+      this.stage = event.message;
+      if (event.stage === 'training' && this.phase === 'starting') this.phase = 'running';
+      if (!this.run || this.run.id !== event.runId) void this.#adopt(event.runId);
+    } else if (event.kind === 'progress') {
+      if (this.phase === 'starting') this.phase = 'running';
+      this.progress = event;
+      this.#pending.push({ step: event.step, loss: event.loss });
+      // steps can come faster than the chart needs redrawing
+      this.#flush ??= setTimeout(() => this.#flushNow(), 100);
+    } else if (this.run && this.run.id === event.runId) {
+      this.run = { ...this.run, checkpoint: { step: event.step, bytes: this.run.checkpoint?.bytes ?? 0, elapsedSeconds: event.elapsedSeconds, tokens: event.tokens, savedAt: Date.now() } };
+      void this.#adopt(event.runId); // the stored record has the checkpoint's size
+    }
+  };
+
+  async #adopt(runId: string): Promise<void> {
+    try {
+      const run = await this.#api.pretrainRun(runId);
+      if (!this.run || this.run.id === runId) this.run = run;
+    } catch {
+      // the next event tries again
+    }
+  }
+
+  #flushNow(): void {
+    if (this.#flush) clearTimeout(this.#flush);
+    this.#flush = null;
+    if (this.#pending.length === 0) return;
+    const last = this.#pending[0].step;
+    // a resume repeats steps after its checkpoint: drop the old points from there on
+    this.points = [...this.points.filter((p) => p.step < last), ...this.#pending];
+    this.#pending = [];
+  }
+}
+
+function pointsOf(run: PretrainRunSummary): LossPoint[] {
+  return run.metrics.filter((m) => m.loss !== undefined).map((m) => ({ step: m.step, loss: m.loss! }));
+}
