@@ -31,7 +31,7 @@ export const tests: BrowserTest[] = [
   {
     name: 'the page loads and the status bar shows the chosen backend and why the others lost',
     async run({ page, baseUrl, log }) {
-      await page.goto(baseUrl);
+      await page.goto(`${baseUrl}?view=models`);
       const chosenText = await waitForBackend(page);
       const report = await page.evaluate(() => window.hone!.init());
       log(`backend: ${chosenText}; ${report.candidates.map((c) => `${c.name}: ${c.ms?.toFixed(1) ?? '-'} ms ${c.reason ?? '(chosen)'}`).join('; ')}`);

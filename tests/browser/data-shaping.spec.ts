@@ -24,7 +24,7 @@ export const tests: BrowserTest[] = [
   {
     name: 'the shape API mixes, augments and previews through the worker; a bad spec stores nothing',
     async run({ page, baseUrl }) {
-      await page.goto(baseUrl);
+      await page.goto(`${baseUrl}?view=models`);
       await page.waitForFunction(() => window.hone !== undefined);
       const a = await importRecords(page, 'trivia', Array.from({ length: 12 }, (_, i) => qa(i)));
       const b = await importRecords(page, 'digests', Array.from({ length: 36 }, (_, i) => summaries(i)));

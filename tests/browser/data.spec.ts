@@ -52,7 +52,7 @@ export const tests: BrowserTest[] = [
   {
     name: 'a JSONL file dropped on the Data view is imported and its examples listed',
     async run({ page, baseUrl }) {
-      await page.goto(baseUrl);
+      await page.goto(`${baseUrl}?view=models`);
       await openData(page);
       await page.getByTestId('datasets-empty').waitFor();
       await dropFile(page, 'health-tips.jsonl', '\uFEFF' + GOOD);

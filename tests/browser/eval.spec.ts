@@ -44,7 +44,7 @@ export const tests: BrowserTest[] = [
   {
     name: 'tiny-llama imports, a 6-step LoRA run trains in the Train view, and an eval set imports through the data API',
     async run({ page, baseUrl, log }) {
-      await page.goto(`${baseUrl}?backend=wasm`);
+      await page.goto(`${baseUrl}?backend=wasm&view=models`);
       const chosen = await waitForBackend(page);
       assert(chosen.startsWith('wasm'), `backend pinned to wasm, status bar shows "${chosen}"`);
       await page.getByTestId('models-empty').waitFor();

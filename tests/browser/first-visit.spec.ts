@@ -5,6 +5,7 @@
 // build's own public/models/hone-tiny (if any) is neither needed nor touched.
 import { readFileSync, readdirSync } from 'node:fs';
 import type { Page, Route } from 'playwright-core';
+import { HONE_MICRO } from '../../src/core/pretrain/micro';
 import { assert, assertEqual, waitForBackend, type BrowserTest, type TestContext } from './harness';
 
 const MICRO_DIR = new URL('../fixtures/hone-micro/', import.meta.url).pathname;
@@ -162,16 +163,15 @@ export const tests: BrowserTest[] = [
       await page.getByTestId('pretrain-model').waitFor();
       assertEqual(await page.getByTestId('pretrain-chart').getAttribute('data-points'), '20', 'one loss point per step');
       // pause before the first update through the API (the UI run is too fast to catch), then resume
-      const outcome = await page.evaluate(async () => {
+      const outcome = await page.evaluate(async (spec) => {
         const remote = window.hone!.remote;
-        const spec = { documents: 300, vocabSize: 300, hiddenSize: 16, layers: 1, heads: 2, kvHeads: 1, intermediateSize: 32, seqLen: 16, batchSize: 4, steps: 12, learningRate: 1e-2, warmupSteps: 2 };
         const running = remote.pretrainStart({ spec, checkpointEvery: 4, logEvery: 1 });
         while (!(await remote.pretrainPause())) await new Promise((r) => setTimeout(r, 5));
         const paused = await running;
         const resumed = await remote.pretrainResume(paused.id);
         const model = (await remote.listModels()).find((m) => m.id === resumed.modelId);
         return { paused: [paused.status, paused.step < 12, paused.checkpoint !== null], resumed: [resumed.status, resumed.step, resumed.metrics.map((m) => m.step)], model: model?.parameterCount };
-      });
+      }, { ...HONE_MICRO, steps: 12 });
       assertEqual(outcome.paused, ['paused', true, true], 'paused with a checkpoint');
       assertEqual(outcome.resumed, ['completed', 12, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]], 'resumed to the end, each step logged once');
       assertEqual(outcome.model, MICRO_MANIFEST.parameters, 'stored model size');

@@ -9,7 +9,7 @@ export const tests: BrowserTest[] = [
   {
     name: 'Self-Instruct runs on the loaded model, decides every candidate and repeats itself for a seed',
     async run({ page, baseUrl, log }) {
-      await page.goto(baseUrl);
+      await page.goto(`${baseUrl}?view=models`);
       await waitForBackend(page);
       await page.evaluate(async (files) => {
         const decoded = files.map(({ name, base64 }) => {

@@ -161,7 +161,7 @@ export const tests: BrowserTest[] = [
   {
     name: 'with ?backend=webgpu the worker runs on WebGPU; tiny-llama imports through the file input',
     async run({ page, baseUrl, log }) {
-      await page.goto(`${baseUrl}?backend=webgpu`);
+      await page.goto(`${baseUrl}?backend=webgpu&view=models`);
       const chosen = await waitForBackend(page);
       log(`backend: ${chosen}`);
       assert(chosen.startsWith('webgpu'), `backend pinned to webgpu, status bar shows "${chosen}"`);

@@ -85,7 +85,7 @@ export const tests: BrowserTest[] = [
   {
     name: '?backend=webgpu pins WebGPU and reports its adapter',
     async run({ page, baseUrl, log }) {
-      await page.goto(`${baseUrl}?backend=webgpu`);
+      await page.goto(`${baseUrl}?backend=webgpu&view=models`);
       const label = await waitForBackend(page);
       const report = await page.evaluate(() => window.hone!.init());
       log(`status bar: ${label}; adapter: ${JSON.stringify(report.adapter)}`);

@@ -87,9 +87,12 @@ export function summarize(run: RunRecord, opts: { active: boolean; checkpointSte
   };
 }
 
-/** Every run, newest first. An interrupted run's step is its latest checkpoint's: where a resume continues. */
+/**
+ * Every fine-tuning run, newest first (pretraining runs, method 'pretrain', live in the Pretrain
+ * view). An interrupted run's step is its latest checkpoint's: where a resume continues.
+ */
 export async function listRunSummaries(db: HoneDb, activeRunId: string | null): Promise<RunSummary[]> {
-  const runs = await listRuns(db);
+  const runs = (await listRuns(db)).filter((run) => run.method !== 'pretrain');
   return Promise.all(runs.map((run) => summaryOf(db, run, run.id === activeRunId)));
 }
 
