@@ -7,29 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { runPretraining } from '../cli/commands/pretrain';
-import { HONE_TINY, type PretrainSpec } from '../src/core/pretrain/pretrain';
-
-const HONE_MICRO: PretrainSpec = {
-  ...HONE_TINY,
-  documents: 300,
-  vocabSize: 300,
-  hiddenSize: 16,
-  layers: 1,
-  heads: 2,
-  kvHeads: 1,
-  intermediateSize: 32,
-  seqLen: 16,
-  batchSize: 4,
-  steps: 20,
-  learningRate: 1e-2,
-  warmupSteps: 2,
-};
+import { HONE_MICRO } from '../src/core/pretrain/micro';
+import { HONE_TINY } from '../src/core/pretrain/pretrain';
 
 const out = process.argv[2] ?? 'tests/fixtures/hone-micro';
 await tf.setBackend('cpu');
 const work = mkdtempSync(join(tmpdir(), 'hone-micro-'));
 try {
-  const result = await runPretraining(HONE_MICRO, {
+  const result = await runPretraining({ ...HONE_TINY, ...HONE_MICRO }, {
     work,
     out,
     checkpointEvery: 1000,

@@ -6,7 +6,7 @@
 // base model (adapter off) and the tuned model (adapter on) are compared; without it the base model
 // runs alone. Progress goes to stderr as one JSON line per example; stdout gets the summary; the
 // report (every example, aggregates, bootstrap interval) is written to OUT whole or not at all.
-import { readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { loadCheckpoint } from '../../src/core/model/checkpoint';
 import { Decoder } from '../../src/core/model/decoder';
@@ -18,6 +18,7 @@ import { buildReport, evaluate } from '../../src/core/eval/evaluate';
 import { peftFromAdapter, type TunedInfo } from '../../src/core/eval/models';
 import { EvalSetupError, getMetric } from '../../src/core/eval/scorers';
 import { type ParsedArgs, UsageError, intFlag, required } from '../args';
+import { readAdapterDir } from '../read-adapter-dir';
 import { readModelDir } from '../read-model-dir';
 
 export interface EvalSummary {
@@ -128,21 +129,6 @@ export async function readEvalItems(file: string, format: TextFormatName | 'auto
   }
   const items = result.records.map((record, i) => itemFromRecord(record, String(i + 1))).filter((item): item is EvalItem => item !== null);
   return { items, skipped: result.records.length - items.length };
-}
-
-/** Every plain file of an adapter folder, by name. */
-async function readAdapterDir(dir: string): Promise<Map<string, Uint8Array>> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch {
-    throw new UsageError(`--adapter ${dir}: no such folder`);
-  }
-  const files = new Map<string, Uint8Array>();
-  for (const name of names) {
-    if ((await stat(join(dir, name))).isFile()) files.set(name, new Uint8Array(await readFile(join(dir, name))));
-  }
-  return files;
 }
 
 /** Writes beside OUT and renames into place: OUT is the whole report or untouched. */

@@ -1,11 +1,11 @@
 // CLI commands over a model folder: tokenize, decode, logits, generate.
-import { readFile, readdir, writeFile, rename } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, writeFile, rename } from 'node:fs/promises';
 import { PeftModel, readAdapterFolder } from '../../src/core/peft';
 import { loadCheckpoint, type Checkpoint } from '../../src/core/model/checkpoint';
 import { Decoder, computeLogits } from '../../src/core/model/decoder';
 import { generate } from '../../src/core/model/generate';
 import { writeSafetensors } from '../../src/core/model/safetensors';
+import { readAdapterDir } from '../read-adapter-dir';
 import { readModelDir } from '../read-model-dir';
 import { type ParsedArgs, UsageError, idList, intFlag, numberFlag, required } from '../args';
 
@@ -119,23 +119,6 @@ export async function generateCommand(args: ParsedArgs): Promise<{ ids: number[]
     generate(decoder, promptIds, settings, { decode: (ids) => checkpoint.tokenizer.decode(ids) }),
   );
   return { ids: result.ids, stoppedBy: result.stoppedBy };
-}
-
-/** Every plain file of an adapter folder (PEFT layout or Hone's own export), by base name. */
-async function readAdapterDir(dir: string): Promise<Map<string, Uint8Array>> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch {
-    throw new UsageError(`--adapter ${dir}: no such folder`);
-  }
-  const files = new Map<string, Uint8Array>();
-  for (const name of names) {
-    if (name === 'adapter_config.json' || name.endsWith('.safetensors') || name === 'config.json') {
-      files.set(name, new Uint8Array(await readFile(join(dir, name))));
-    }
-  }
-  return files;
 }
 
 /** Logits of the base model with an adapter folder applied, read back as host data. */

@@ -15,7 +15,7 @@ import type {
 import { FLAN_CAP } from '../core/data/mix';
 import type { Split } from '../core/data/record';
 import { DataState, type DatasetRecord } from './data.svelte';
-import { errorMessage, type Studio } from './studio.svelte';
+import { errorMessage, onePerStudio, type Studio } from './studio.svelte';
 
 export type { MixPreview, PreviewMode, TemplatePreview, TemplateSummary };
 export type MixRuleKind = MixRuleSpec['kind'];
@@ -79,8 +79,6 @@ export interface AugmentForm {
   name: string;
 }
 
-const states = new WeakMap<Studio, ShapingState>();
-
 export class ShapingState {
   readonly data: DataState;
   templateSets = $state.raw<TemplateSetSummary[]>([]);
@@ -121,14 +119,7 @@ export class ShapingState {
     this.data = DataState.for(studio);
   }
 
-  static for(studio: Studio): ShapingState {
-    let state = states.get(studio);
-    if (!state) {
-      state = new ShapingState(studio);
-      states.set(studio, state);
-    }
-    return state;
-  }
+  static readonly for = onePerStudio((studio) => new ShapingState(studio));
 
   get #remote() {
     return this.#studio.client.remote;

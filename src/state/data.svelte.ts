@@ -14,7 +14,8 @@ import type {
 } from '../../workers/data';
 import type { ColumnMapping, TextFormatName } from '../core/data/importers/types';
 import type { ImportError } from '../core/data/record';
-import { errorMessage, type Studio } from './studio.svelte';
+import { errorMessage, onePerStudio, type Studio } from './studio.svelte';
+import { saveBlob } from './download';
 
 export type { CsvPreview, DatasetDuplicates, DatasetRecord, StoredDatasetStats, ExampleRecord, ImportProgress };
 export type ExportShape = 'alpaca' | 'messages' | 'sharegpt';
@@ -51,8 +52,6 @@ export interface PendingCsv {
   preview: CsvPreview;
   name: string;
 }
-
-const states = new WeakMap<Studio, DataState>();
 
 export class DataState {
   datasets = $state.raw<DatasetRecord[]>([]);
@@ -91,14 +90,7 @@ export class DataState {
   }
 
   /** One state per studio, so an import keeps reporting while another view is shown. */
-  static for(studio: Studio): DataState {
-    let state = states.get(studio);
-    if (!state) {
-      state = new DataState(studio);
-      states.set(studio, state);
-    }
-    return state;
-  }
+  static readonly for = onePerStudio((studio) => new DataState(studio));
 
   get #remote() {
     return this.#studio.client.remote;
@@ -397,12 +389,7 @@ export class DataState {
     this.clearMessages();
     try {
       const { fileName, text } = await this.#remote.exportDataset(id, shape);
-      const url = URL.createObjectURL(new Blob([text], { type: 'application/jsonl' }));
-      const link = document.createElement('a');
-      link.href = url;
-      link.download = fileName;
-      link.click();
-      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      saveBlob(new Blob([text], { type: 'application/jsonl' }), fileName);
     } catch (err) {
       this.error = `Export failed: ${errorMessage(err)}`;
     }

@@ -3,7 +3,8 @@
 // ratings, the table's filters, the stored reports, and exports. Every call goes to the worker's
 // eval API (workers/eval.ts); callbacks cross as comlink proxies.
 import { proxy } from 'comlink';
-import { errorMessage, type Studio } from './studio.svelte';
+import { errorMessage, onePerStudio, type Studio } from './studio.svelte';
+import { saveBlob } from './download';
 import type {
   EvalDatasetChoice,
   EvalEvent,
@@ -81,8 +82,6 @@ export interface Progress {
   shots: number;
 }
 
-const instances = new WeakMap<Studio, EvalState>();
-
 export class EvalState {
   metrics = $state.raw<EvalMetricInfo[]>([]);
   datasets = $state.raw<EvalDatasetChoice[]>([]);
@@ -111,11 +110,7 @@ export class EvalState {
   }
 
   /** One state per studio, so a run keeps streaming into it while another view is open. */
-  static for(studio: Studio): EvalState {
-    let state = instances.get(studio);
-    if (!state) instances.set(studio, (state = new EvalState(studio)));
-    return state;
-  }
+  static readonly for = onePerStudio((studio) => new EvalState(studio));
 
   get #api(): Studio['client']['remote'] {
     return this.#studio.client.remote;
@@ -290,17 +285,4 @@ export class EvalState {
       this.error = `Export failed: ${errorMessage(err)}`;
     }
   }
-}
-
-/** Hands a blob to the browser as a download. */
-export function saveBlob(blob: Blob, fileName: string): void {
-  const url = URL.createObjectURL(blob);
-  const link = document.createElement('a');
-  link.href = url;
-  link.download = fileName;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  // the download has taken its copy once click() returns; a delay spares slow browsers
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }

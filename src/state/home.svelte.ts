@@ -3,7 +3,7 @@
 // (the stored report). `?experiment=micro` runs a seconds-long preset instead of the quick one: for
 // tests on the micro stand-in model, not for reading numbers.
 import { proxy } from 'comlink';
-import { errorMessage, type Studio } from './studio.svelte';
+import { errorMessage, onePerStudio, type Studio } from './studio.svelte';
 import type { BuiltInProgress, BuiltInStatus, CollectionInfo, ExperimentProgress, FlanPreset, StoredExperiment } from '../../workers/experiment';
 
 export type { BuiltInStatus, CollectionInfo, ExperimentProgress, FlanPreset, StoredExperiment };
@@ -16,8 +16,6 @@ const SETUP_TEXT: Record<BuiltInProgress['stage'], string> = {
   saving: 'Saving hone-tiny to browser storage…',
   loading: 'Loading hone-tiny…',
 };
-
-const instances = new WeakMap<Studio, HomeState>();
 
 export class HomeState {
   step = $state<HomeStep>(1);
@@ -44,11 +42,7 @@ export class HomeState {
     this.preset = asked === 'micro' || asked === 'full' ? asked : 'quick';
   }
 
-  static for(studio: Studio): HomeState {
-    let state = instances.get(studio);
-    if (!state) instances.set(studio, (state = new HomeState(studio)));
-    return state;
-  }
+  static readonly for = onePerStudio((studio) => new HomeState(studio));
 
   get #api(): Studio['client']['remote'] {
     return this.#studio.client.remote;

@@ -2,7 +2,8 @@
 // quick looks), the run being watched with its live loss points, speed and ETA, the stored runs, and the
 // last error. Every call goes to the worker's experiment API; callbacks cross as comlink proxies.
 import { proxy } from 'comlink';
-import { errorMessage, type Studio } from './studio.svelte';
+import { errorMessage, onePerStudio, type Studio } from './studio.svelte';
+import { HONE_MICRO } from '../core/pretrain/micro';
 import type { PretrainDefaults, PretrainRunSummary, PretrainSpec, PretrainStartOptions, PretrainWorkerEvent } from '../../workers/experiment';
 
 export type { PretrainDefaults, PretrainRunSummary, PretrainSpec, PretrainWorkerEvent };
@@ -15,13 +16,11 @@ export interface LossPoint {
 
 /** A spec that pretrains in seconds (the micro model of tests/fixtures/hone-micro): for tests and a quick look. */
 export const MICRO_PRETRAIN: PretrainStartOptions = {
-  spec: { documents: 300, vocabSize: 300, hiddenSize: 16, layers: 1, heads: 2, kvHeads: 1, intermediateSize: 32, seqLen: 16, batchSize: 4, steps: 20, learningRate: 1e-2, warmupSteps: 2 },
+  spec: { ...HONE_MICRO },
   checkpointEvery: 5,
   logEvery: 1,
   name: 'micro pretraining (test spec)',
 };
-
-const instances = new WeakMap<Studio, PretrainState>();
 
 export class PretrainState {
   defaults = $state.raw<PretrainDefaults | null>(null);
@@ -47,11 +46,7 @@ export class PretrainState {
   }
 
   /** One state per studio, so a run keeps streaming into it while another view is open. */
-  static for(studio: Studio): PretrainState {
-    let state = instances.get(studio);
-    if (!state) instances.set(studio, (state = new PretrainState(studio)));
-    return state;
-  }
+  static readonly for = onePerStudio((studio) => new PretrainState(studio));
 
   get #api(): Studio['client']['remote'] {
     return this.#studio.client.remote;

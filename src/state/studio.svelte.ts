@@ -7,6 +7,19 @@ export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/**
+ * A view state's `for`: one instance per studio, so a run or an import keeps reporting into its state
+ * while another view is shown, and a remounted view finds it again. Weakly held: it goes with its studio.
+ */
+export function onePerStudio<T extends object>(create: (studio: Studio) => T): (studio: Studio) => T {
+  const instances = new WeakMap<Studio, T>();
+  return (studio) => {
+    let instance = instances.get(studio);
+    if (!instance) instances.set(studio, (instance = create(studio)));
+    return instance;
+  };
+}
+
 export class Studio {
   readonly client = new StudioClient();
   readonly pinChoice: PinChoice = readBackendPin();

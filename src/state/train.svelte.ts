@@ -3,7 +3,8 @@
 // error. Every call goes to the worker's training API; callbacks cross as comlink proxies.
 import { proxy } from 'comlink';
 import type { ModelSummary } from '../studio-client';
-import { errorMessage, type Studio } from './studio.svelte';
+import { errorMessage, onePerStudio, type Studio } from './studio.svelte';
+import { saveBlob } from './download';
 
 import type { RunDetail, RunSummary, TrainDefaults, TrainEvent, TrainExample, TrainingMethodInfo, TrainSpec } from '../../workers/training';
 import type { DatasetRecord } from '../../workers/data';
@@ -64,8 +65,6 @@ export type Phase = 'idle' | 'starting' | 'running' | 'pausing' | 'paused' | 'ca
  */
 export const RESUMABLE: ReadonlySet<string> = new Set<RunSummary['status']>(['paused', 'cancelled']);
 
-const instances = new WeakMap<Studio, TrainState>();
-
 export class TrainState {
   methods = $state.raw<MethodInfo[]>([]);
   models = $state.raw<ModelSummary[]>([]);
@@ -102,11 +101,7 @@ export class TrainState {
   }
 
   /** One state per studio, so a run keeps streaming into it while another view is open. */
-  static for(studio: Studio): TrainState {
-    let state = instances.get(studio);
-    if (!state) instances.set(studio, (state = new TrainState(studio)));
-    return state;
-  }
+  static readonly for = onePerStudio((studio) => new TrainState(studio));
 
   get #api(): Studio['client']['remote'] {
     return this.#studio.client.remote;
@@ -269,15 +264,7 @@ export class TrainState {
     this.busy = 'Exporting…';
     try {
       const { fileName, bytes } = await this.#api.exportTrainingRun(runId);
-      const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/zip' }));
-      const link = document.createElement('a');
-      link.href = url;
-      link.download = fileName;
-      document.body.append(link);
-      link.click();
-      link.remove();
-      // the download has taken its copy once click() returns; a delay spares slow browsers
-      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      saveBlob(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/zip' }), fileName);
     } catch (err) {
       this.error = `Export failed: ${errorMessage(err)}`;
     } finally {

@@ -13,6 +13,7 @@ import { mixDatasets, planDatasets, previewMix, previewPlan, recipeOf, ShapeErro
 import { augmentDataset } from '../../src/core/data/shaping-augment';
 import { previewTemplates, type ChatRenderer } from '../../src/core/data/shaping-preview';
 import { HoneTokenizer } from '../../src/core/tokenizer/tokenizer';
+import { dumpAll } from './store-helpers';
 
 const opened: HoneDb[] = [];
 afterEach(() => {
@@ -30,16 +31,6 @@ async function seeded() {
   const c = await createDataset(db, { name: 'C', source: 'inline' }, make(400, (i) => ({ instruction: `C ${i}`, output: `c${i}`, task: 'summarization', tags: ['c'] })));
   const p = await createDataset(db, { name: 'P', source: 'inline' }, make(30, (i) => ({ instruction: '', output: `text ${i}` })));
   return { db, a, b, c, p };
-}
-
-/** Every record of every object store, binary as byte arrays, so toEqual compares contents. */
-async function dumpAll(db: HoneDb): Promise<Record<string, unknown[]>> {
-  const dump: Record<string, unknown[]> = {};
-  for (const name of [...db.objectStoreNames].sort()) {
-    const records = await db.getAll(name);
-    dump[name] = JSON.parse(JSON.stringify(records, (_k, v) => (v instanceof ArrayBuffer ? Array.from(new Uint8Array(v)) : v)));
-  }
-  return dump;
 }
 
 const tagCount = (examples: ExampleRecord[], tag: string) => examples.filter((e) => e.tags?.includes(tag)).length;

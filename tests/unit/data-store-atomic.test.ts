@@ -29,6 +29,7 @@ import {
   type DatasetImportOutcome,
   type ImportProgress,
 } from '../../src/core/data/library-import';
+import { dumpAll } from './store-helpers';
 
 const encode = (text: string) => new TextEncoder().encode(text);
 const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
@@ -60,16 +61,6 @@ async function populatedDb(): Promise<HoneDb> {
   ]);
   await createRun(db, { modelId: 'm', datasetId: existing.id, method: 'lora', config: { r: 4 } });
   return db;
-}
-
-/** Every record of every object store, binary as byte arrays, so toEqual compares contents. */
-async function dumpAll(db: HoneDb): Promise<Record<string, unknown[]>> {
-  const dump: Record<string, unknown[]> = {};
-  for (const name of [...db.objectStoreNames].sort()) {
-    const records = await db.getAll(name);
-    dump[name] = JSON.parse(JSON.stringify(records, (_k, v) => (v instanceof ArrayBuffer ? Array.from(new Uint8Array(v)) : v)));
-  }
-  return dump;
 }
 
 /** Imports `bytes` and asserts that it fails with exactly `errors` and changes nothing stored. */

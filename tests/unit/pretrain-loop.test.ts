@@ -6,27 +6,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { loadCheckpoint } from '../../src/core/model/checkpoint';
 import { parseSafetensors } from '../../src/core/model/safetensors';
+import { HONE_MICRO } from '../../src/core/pretrain/micro';
 import { HONE_TINY, prepareCorpus, type PretrainSpec } from '../../src/core/pretrain/pretrain';
 import { checkSpec, runPretrainLoop, specKey, type PretrainCheckpoint, type PretrainStorage, type ProgressLine } from '../../src/core/pretrain/loop';
 import { createPretrainRun, getPretrainRun, listPretrainRuns, runStoredPretrain } from '../../src/core/pretrain/session';
 import { StorePretrainStorage } from '../../src/core/pretrain/store-storage';
 import { getRun, listCheckpoints, openHoneDb, updateRun, type HoneDb } from '../../src/core/store';
 
-const MICRO: PretrainSpec = {
-  ...HONE_TINY,
-  documents: 300,
-  vocabSize: 300,
-  hiddenSize: 16,
-  layers: 1,
-  heads: 2,
-  kvHeads: 1,
-  intermediateSize: 32,
-  seqLen: 16,
-  batchSize: 4,
-  steps: 6,
-  learningRate: 1e-2,
-  warmupSteps: 1,
-};
+/** hone-micro's spec, cut to 6 steps so a test runs in a second or two */
+const MICRO: PretrainSpec = { ...HONE_TINY, ...HONE_MICRO, steps: 6, warmupSteps: 1 };
 
 /** Keeps everything in memory; counts saves so tests can see when a checkpoint was (not) taken. */
 class MemoryStorage implements PretrainStorage {

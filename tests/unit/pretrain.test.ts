@@ -7,23 +7,11 @@ import { runPretraining } from '../../cli/commands/pretrain';
 import { readModelDir } from '../../cli/read-model-dir';
 import { loadCheckpoint } from '../../src/core/model/checkpoint';
 import { parseSafetensors } from '../../src/core/model/safetensors';
+import { HONE_MICRO } from '../../src/core/pretrain/micro';
 import { HONE_TINY, packDocuments, prepareCorpus, type PretrainSpec } from '../../src/core/pretrain/pretrain';
 
-const MICRO: PretrainSpec = {
-  ...HONE_TINY,
-  documents: 300,
-  vocabSize: 300,
-  hiddenSize: 16,
-  layers: 1,
-  heads: 2,
-  kvHeads: 1,
-  intermediateSize: 32,
-  seqLen: 16,
-  batchSize: 4,
-  steps: 6,
-  learningRate: 1e-2,
-  warmupSteps: 1,
-};
+/** hone-micro's spec, cut to 6 steps so a test runs in a second or two */
+const MICRO: PretrainSpec = { ...HONE_TINY, ...HONE_MICRO, steps: 6, warmupSteps: 1 };
 
 const dirs: string[] = [];
 const tmp = (): string => {

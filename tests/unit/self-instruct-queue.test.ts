@@ -26,6 +26,7 @@ import {
   type HoneDb,
 } from '../../src/core/store';
 import { LIMERICK, MAMMAL, RAIN, SEEDS, stubGenerator } from './self-instruct-stub';
+import { dumpAll } from './store-helpers';
 
 const opened: HoneDb[] = [];
 async function freshDb(): Promise<HoneDb> {
@@ -36,12 +37,6 @@ async function freshDb(): Promise<HoneDb> {
 afterEach(() => {
   for (const db of opened.splice(0)) db.close();
 });
-
-async function dumpAll(db: HoneDb): Promise<Record<string, unknown[]>> {
-  const dump: Record<string, unknown[]> = {};
-  for (const name of [...db.objectStoreNames].sort()) dump[name] = await db.getAll(name);
-  return dump;
-}
 
 const scriptedRun = () => runSelfInstruct(stubGenerator().generate, { seedTasks: SEEDS, numInstructions: 5, seed: 42 });
 

@@ -17,6 +17,7 @@ import {
   type HoneDb,
   type Migration,
 } from '../../src/core/store';
+import { dumpAll } from './store-helpers';
 
 const opened: HoneDb[] = [];
 afterEach(() => {
@@ -27,17 +28,6 @@ async function open(name: string, steps?: Migration[]): Promise<HoneDb> {
   const db = await openHoneDb({ name, migrations: steps });
   opened.push(db);
   return db;
-}
-
-async function dumpAll(db: HoneDb): Promise<Record<string, unknown[]>> {
-  const dump: Record<string, unknown[]> = {};
-  for (const name of [...db.objectStoreNames].sort()) {
-    const records = await db.getAll(name);
-    dump[name] = JSON.parse(
-      JSON.stringify(records, (_key, value) => (value instanceof ArrayBuffer ? Array.from(new Uint8Array(value)) : value)),
-    );
-  }
-  return dump;
 }
 
 /** A v1 database holding one of everything. */

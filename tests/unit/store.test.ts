@@ -26,6 +26,7 @@ import {
   type HoneDb,
   type ModelInput,
 } from '../../src/core/store';
+import { dumpAll } from './store-helpers';
 
 const fixture = (file: string) =>
   new Uint8Array(readFileSync(fileURLToPath(new URL(`../fixtures/hf/tiny-gpt2/${file}`, import.meta.url))));
@@ -35,18 +36,6 @@ async function freshDb(): Promise<HoneDb> {
   const db = await openHoneDb({ name: `hone-test-${crypto.randomUUID()}` });
   opened.push(db);
   return db;
-}
-
-/** Every record of every store, binary turned into byte arrays so toEqual compares contents. */
-async function dumpAll(db: HoneDb): Promise<Record<string, unknown[]>> {
-  const dump: Record<string, unknown[]> = {};
-  for (const name of [...db.objectStoreNames].sort()) {
-    const records = await db.getAll(name);
-    dump[name] = JSON.parse(
-      JSON.stringify(records, (_key, value) => (value instanceof ArrayBuffer ? Array.from(new Uint8Array(value)) : value)),
-    );
-  }
-  return dump;
 }
 
 const gpt2Meta: ModelInput = {

@@ -1,7 +1,8 @@
-// The Train view's pure helpers: chart scales and paths, the method form's value conversion, and
-// the built-in sample instructions (every one becomes a training row on both fixture tokenizers).
+// The Train view's pure helpers: chart scales and paths (src/ui/common/chart.ts, shared with the Pretrain
+// view's curve), the method form's value conversion, and the built-in sample instructions (every one
+// becomes a training row on both fixture tokenizers).
 import { describe, expect, it } from 'vitest';
-import { formatTick, linePath, linearScale, series, ticks } from '../../src/ui/train/chart';
+import { formatTick, linePath, linearScale, series, ticks, valueScale } from '../../src/ui/common/chart';
 import { configValue, fieldsFor, initialValue, METHOD_FIELDS, type MethodField } from '../../src/ui/train/method-fields';
 import { SAMPLE_EXAMPLES } from '../../src/ui/train/sample-examples';
 import { formatDuration } from '../../src/ui/train/format';
@@ -28,6 +29,13 @@ describe('loss chart helpers', () => {
     expect(y.at(5)).toBe(50);
     expect(y.min).toBe(2.5);
     expect(y.max).toBe(7.5);
+  });
+
+  it('scales over the lowest to the highest value, and 0 to 1 with no points', () => {
+    const y = valueScale([{ step: 1, value: 4 }, { step: 2, value: 2 }, { step: 3, value: 3 }], 200, 0);
+    expect([y.min, y.max, y.at(2), y.at(4), y.at(3)]).toEqual([2, 4, 200, 0, 100]);
+    const empty = valueScale([], 200, 0);
+    expect([empty.min, empty.max, empty.at(0.25)]).toEqual([0, 1, 150]);
   });
 
   it('picks round ticks and short labels', () => {

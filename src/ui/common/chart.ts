@@ -1,5 +1,6 @@
-// Scales and SVG paths for the loss chart: train and validation loss share the left axis, the
-// learning rate has its own (right) axis since it is orders of magnitude smaller.
+// Scales, ticks and SVG paths for the studio's line charts: the Train view's loss chart (train and
+// validation loss on the left axis, the learning rate on its own right axis) and the Pretrain view's
+// loss curve.
 
 export interface Point {
   step: number;
@@ -27,6 +28,18 @@ export function linearScale(min: number, max: number, from: number, to: number):
   const span = max - min || Math.abs(max) || 1;
   const low = max - min ? min : min - span / 2;
   return { min: low, max: low + span, at: (value) => from + ((value - low) / span) * (to - from) };
+}
+
+/** A scale over the points' values, from their lowest to their highest (0 to 1 while there are none). */
+export function valueScale(points: readonly Point[], from: number, to: number): Scale {
+  if (points.length === 0) return linearScale(0, 1, from, to);
+  let min = Infinity;
+  let max = -Infinity;
+  for (const p of points) {
+    min = Math.min(min, p.value);
+    max = Math.max(max, p.value);
+  }
+  return linearScale(min, max, from, to);
 }
 
 /** Round tick values ("nice numbers": 1, 2 or 5 × 10^k apart) covering [min, max]. */
