@@ -106,9 +106,10 @@ describe('pretraining runs beside fine-tuning runs', () => {
     expect(estimateParameters(HONE_TINY)).toBe(918_656);
   });
 
-  it('the Train view’s run list still reads when a pretraining run is stored', async () => {
+  it('the Train view’s run list leaves pretraining runs out (they belong to the Pretrain view) and still reads', async () => {
     const run = await createPretrainRun(db, { spec: { steps: 5 } });
-    const listed = (await listRunSummaries(db, null)).find((r) => r.id === run.id);
-    expect(listed).toMatchObject({ method: 'pretrain', name: 'hone-tiny pretraining (5 steps)', status: 'paused' });
+    const listed = await listRunSummaries(db, null);
+    expect(listed.find((r) => r.id === run.id)).toBeUndefined();
+    expect(listed.every((r) => r.method !== 'pretrain')).toBe(true);
   });
 });
