@@ -94,11 +94,15 @@ describe('runEvalSession', () => {
     await rateExample(db, id!, first, 'ab', 'tuned');
     await rateExample(db, id!, second, 'ab', 'base');
     const ratings = await listRatings(db, id!);
-    expect(ratings.map((r) => [r.exampleId, r.kind, r.value])).toEqual([
-      [first, 'thumbs', 'up'],
-      [first, 'ab', 'tuned'],
-      [second, 'ab', 'base'],
-    ]);
+    // the store lists a report's ratings in key order (random ids), so compare them sorted
+    const byText = (a: string[], b: string[]) => a.join().localeCompare(b.join());
+    expect(ratings.map((r) => [r.exampleId, r.kind, r.value]).sort(byText)).toEqual(
+      [
+        [first, 'thumbs', 'up'],
+        [first, 'ab', 'tuned'],
+        [second, 'ab', 'base'],
+      ].sort(byText),
+    );
     await expect(rateExample(db, id!, first, 'thumbs', 'maybe')).rejects.toThrow('A thumbs rating is one of up, down, got "maybe".');
     await expect(rateExample(db, id!, 'nope', 'ab', 'base')).rejects.toThrow('Evaluation “LoRA check” has no example "nope".');
 
