@@ -15,6 +15,7 @@ const HELP = `usage: npm run --silent hone -- <command> [options]   (all command
   pretrain [--out public/models/hone-tiny --work .pretrain --max-minutes M --checkpoint-every N --steps N --documents N]
            builds hone-tiny; resumes from WORK/checkpoint when one is there
   experiment flan [--quick] [--model DIR (default public/models/hone-tiny)] [--held-out a,b,c] --out REPORT.json
+           [--steps N --train-per-cluster N --eval-per-cluster N --sweep 1,4 --ablation off]
   train    --model DIR --data FILE.jsonl --method lora|ia3|prefix|prompt|adapter|full|freeze --out DIR
            [--steps N --lr X --batch B --max-length L --seed S --config '{"r":4}' --val-fraction F --format F]
            writes the exported adapter folder; progress as JSON lines on stderr, the summary on stdout`;

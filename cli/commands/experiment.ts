@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { Decoder } from '../../src/core/model/decoder';
 import { loadCheckpoint } from '../../src/core/model/checkpoint';
 import { FLAN_FULL, FLAN_QUICK, runFlanExperiment, type FlanReport } from '../../src/core/experiment/flan';
-import { UsageError, required, type ParsedArgs } from '../args';
+import { UsageError, intFlag, required, type ParsedArgs } from '../args';
 import { readModelDir } from '../read-model-dir';
 
 export async function experimentCommand(args: ParsedArgs): Promise<unknown> {
@@ -16,6 +16,14 @@ export async function experimentCommand(args: ParsedArgs): Promise<unknown> {
   const config = { ...(args.switches.has('quick') ? FLAN_QUICK : FLAN_FULL) };
   const heldOut = args.flags.get('held-out');
   if (heldOut) config.heldOut = heldOut.split(',').map((s) => s.trim());
+  // overrides for trying settings out; the report records the config it ran with
+  for (const [flag, key] of [['steps', 'steps'], ['train-per-cluster', 'trainPerCluster'], ['eval-per-cluster', 'evalPerCluster']] as const) {
+    if (args.flags.has(flag)) config[key] = intFlag(args, flag, config[key]);
+  }
+  const sweep = args.flags.get('sweep');
+  if (sweep !== undefined) config.sweep = sweep === '' ? [] : sweep.split(',').map(Number);
+  if (config.sweep.some((n) => !Number.isInteger(n) || n <= 0)) throw new UsageError('experiment: --sweep takes positive integers, e.g. 1,4');
+  if (args.flags.get('ablation') === 'off') config.ablation = false;
   const checkpoint = loadCheckpoint(await readModelDir(modelDir));
   const decoder = Decoder.fromHost(checkpoint.config, checkpoint.weights);
   try {
