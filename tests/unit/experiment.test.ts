@@ -30,6 +30,19 @@ describe('greedyBatch', () => {
         const expected = single.newIds.filter((id) => id !== eos);
         expect(batched[i], `${name} prompt ${i}`).toEqual(expected);
       }
+      // a stop token ends its row right after it (kept), other rows run on
+      const stop = batched[0][1];
+      const stopped = await greedyBatch((ids, mask) => decoder.forward(ids, { attentionMask: mask }).logits, prompts, {
+        maxNewTokens: 6,
+        eosTokenId: eos,
+        padTokenId: 0,
+        stopTokenIds: new Set([stop]),
+      });
+      expect(stopped[0]).toEqual(batched[0].slice(0, batched[0].indexOf(stop) + 1));
+      for (let i = 1; i < prompts.length; i++) {
+        const cut = batched[i].indexOf(stop);
+        expect(stopped[i]).toEqual(cut === -1 ? batched[i] : batched[i].slice(0, cut + 1));
+      }
     }
   });
 });

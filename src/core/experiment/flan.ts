@@ -182,6 +182,18 @@ function fewShotPrompt(world: World, cluster: TaskCluster, query: EvalItem, k: n
 
 const firstLine = (text: string): string => text.split('\n')[0].trim();
 
+/** Ids whose text holds a newline: only the answer's first line is scored, so decoding stops there. */
+const newlineIds = new WeakMap<HoneTokenizer, Set<number>>();
+function newlineTokens(tokenizer: HoneTokenizer): Set<number> {
+  let ids = newlineIds.get(tokenizer);
+  if (!ids) {
+    ids = new Set<number>();
+    for (let id = 0; id < tokenizer.vocabSize; id++) if (tokenizer.decode([id]).includes('\n')) ids.add(id);
+    newlineIds.set(tokenizer, ids);
+  }
+  return ids;
+}
+
 async function scoreModel(
   model: PeftModel,
   tokenizer: HoneTokenizer,
@@ -196,6 +208,7 @@ async function scoreModel(
     maxNewTokens: config.maxNewTokens,
     eosTokenId: eos,
     padTokenId: eos,
+    stopTokenIds: newlineTokens(tokenizer),
     signal,
   });
   const scored: ScoredItem[] = items.map((item, i) => {

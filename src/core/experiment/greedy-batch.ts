@@ -14,6 +14,8 @@ export interface GreedyBatchOptions {
   padTokenId: number;
   /** prompts per forward call (default 16) */
   batchSize?: number;
+  /** tokens after which a row stops too (kept in its output), e.g. every token holding a newline */
+  stopTokenIds?: ReadonlySet<number>;
   signal?: AbortSignal;
 }
 
@@ -56,6 +58,7 @@ async function greedyChunk(forward: BatchForward, prompts: readonly number[][], 
       }
       generated[b].push(token);
       rows[b].push(token);
+      if (opts.stopTokenIds?.has(token)) done[b] = true;
     });
   }
   return generated;
