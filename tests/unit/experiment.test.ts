@@ -71,6 +71,8 @@ describe('FLAN experiment (micro model, mechanics only)', () => {
     expect(items.filter((i) => i.cluster === 'sentiment').every((i) => i.options?.includes(i.answer))).toBe(true);
     const train = trainExamples(world, ['spelling'], 'dataset-name', config);
     expect(train.every((e) => e.prompt.startsWith('spelling: ') && e.prompt.endsWith('\n\n'))).toBe(true);
+    // the answer follows the blank line led by a space, as words are in the corpus: "s p e l l"
+    expect(train.every((e) => e.completion.startsWith(' ') && !e.completion.startsWith('  '))).toBe(true);
   });
 
   it('runs base, tuned, prefix, ablation and sweep end to end with a complete report and no leaked tensors', async () => {
@@ -93,7 +95,8 @@ describe('FLAN experiment (micro model, mechanics only)', () => {
     expect(report.efficient.trainablePercent).toBeLessThan(report.tuned.trainablePercent);
     expect(report.tuned.trainablePercent).toBeCloseTo(100, 5);
     expect(report.ablation.map((a) => a.rendering)).toEqual(['no-template', 'dataset-name', 'instructions']);
-    expect(report.sweep.map((s) => s.clusters)).toEqual([1, 11]);
+    expect(report.sweep.map((s) => s.clusters)).toEqual([0, 1, 11]);
+    expect(report.sweep[0].overall).toBe(report.base.overall);
     for (const v of [report.base.overall, report.tuned.overall, report.tuned.vsBase.overall.low, report.tuned.vsBase.overall.high]) expect(Number.isFinite(v)).toBe(true);
     expect(stages).toEqual([
       'base zero-shot',

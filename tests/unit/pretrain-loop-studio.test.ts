@@ -38,12 +38,12 @@ describe('built-in task collection', () => {
     expect(again).toMatchObject({ created: false, dataset: { id: BUILT_IN_DATASET_ID, createdAt: first.dataset.createdAt } });
     expect((await listDatasets(db)).filter((d) => d.id === BUILT_IN_DATASET_ID)).toHaveLength(1);
     const test = await getExamples(db, BUILT_IN_DATASET_ID, { split: 'test' });
-    expect(new Set(test.map((e) => e.cluster))).toEqual(new Set(['antonyms', 'sentiment', 'question_generation']));
+    expect(new Set(test.map((e) => e.cluster))).toEqual(new Set(['paraphrase', 'sentiment', 'factual_qa']));
   });
 
   it('describes every cluster with its templates, held-out flag and first records', async () => {
     const info = await builtInCollectionInfo(db, 2);
-    expect(info.heldOut).toEqual(['antonyms', 'sentiment', 'question_generation']);
+    expect(info.heldOut).toEqual(['paraphrase', 'sentiment', 'factual_qa']);
     expect(info.clusters.map((c) => c.name)).toEqual(CLUSTERS.map((c) => c.name));
     const sentiment = info.clusters.find((c) => c.name === 'sentiment')!;
     const source = CLUSTERS.find((c) => c.name === 'sentiment')!;
@@ -69,7 +69,7 @@ describe('FLAN experiment in the studio', () => {
     expect(report.heldOut).toEqual(FLAN_MICRO.heldOut);
     expect(report.base.items).toHaveLength(FLAN_MICRO.heldOut.length * FLAN_MICRO.evalPerCluster);
     expect(report.ablation.map((a) => a.rendering)).toEqual(['no-template', 'dataset-name', 'instructions']);
-    expect(report.sweep.map((s) => s.clusters)).toEqual([2, 10]);
+    expect(report.sweep.map((s) => s.clusters)).toEqual([0, 2, 10]);
     expect(seen.at(-1)).toBe(trainingRuns(FLAN_MICRO) * FLAN_MICRO.steps); // every run's steps counted once
     expect(seen).toEqual([...seen].sort((a, b) => a - b));
 

@@ -79,6 +79,29 @@ describe('task collection', () => {
     expect(renderInstance(cluster, instance, 'instructions', cluster.templates[0])).toEqual({ prompt: 'What is the opposite of hot?', answer: 'cold' });
     expect(renderInstance(cluster, instance, 'dataset-name', cluster.templates[0])).toEqual({ prompt: 'antonyms: hot', answer: 'cold' });
     expect(renderInstance(cluster, instance, 'no-template', cluster.templates[0])).toEqual({ prompt: 'hot', answer: 'cold' });
+    // a classification instance's options are part of its input for the dataset-name rendering, not for no-template
+    const sentiment = CLUSTERS.find((c) => c.name === 'sentiment')!;
+    const review = { fields: { review: 'A fine song.', output: 'positive' }, input: 'A fine song.', output: 'positive', options: ['positive', 'negative'] };
+    expect(renderInstance(sentiment, review, 'dataset-name', sentiment.templates[0])).toEqual({
+      prompt: 'sentiment: A fine song.\nOPTIONS:\n- positive\n- negative',
+      answer: 'positive',
+    });
+    expect(renderInstance(sentiment, review, 'no-template', sentiment.templates[0])).toEqual({ prompt: 'A fine song.', answer: 'positive' });
+  });
+
+  it('lists classification options in an order drawn per instance, so no position always holds the answer', () => {
+    const rng = new Rng(5);
+    for (const cluster of CLUSTERS.filter((c) => c.kind === 'classification')) {
+      const orders = new Set<string>();
+      const answerAt = new Set<number>();
+      for (let i = 0; i < 60; i++) {
+        const instance = cluster.make(world, rng);
+        orders.add(instance.options!.join('|'));
+        answerAt.add(instance.options!.indexOf(instance.output));
+      }
+      expect(orders.size, cluster.name).toBeGreaterThan(1);
+      expect(answerAt.size, cluster.name).toBeGreaterThan(1);
+    }
   });
 
   it('builds seeded records for the data studio with task, cluster and template tags', () => {

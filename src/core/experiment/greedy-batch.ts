@@ -38,20 +38,23 @@ async function greedyChunk(forward: BatchForward, prompts: readonly number[][], 
   const done = prompts.map(() => false);
   for (let step = 0; step < opts.maxNewTokens && done.some((d) => !d); step++) {
     if (opts.signal?.aborted) throw new DOMException('greedyBatch was cancelled', 'AbortError');
-    const width = Math.max(...rows.map((r) => r.length));
-    const ids = rows.map((r) => [...r, ...new Array<number>(width - r.length).fill(opts.padTokenId)]);
-    const mask = rows.map((r) => [...new Array<number>(r.length).fill(1), ...new Array<number>(width - r.length).fill(0)]);
+    // only the rows still decoding run: a row that has stopped costs nothing more
+    const active = rows.map((_, b) => b).filter((b) => !done[b]);
+    const live = active.map((b) => rows[b]);
+    const width = Math.max(...live.map((r) => r.length));
+    const ids = live.map((r) => [...r, ...new Array<number>(width - r.length).fill(opts.padTokenId)]);
+    const mask = live.map((r) => [...new Array<number>(r.length).fill(1), ...new Array<number>(width - r.length).fill(0)]);
     const next = tf.tidy(() => {
-      const logits = forward(tf.tensor2d(ids, undefined, 'int32'), tf.tensor2d(mask, undefined, 'int32')); // [B, W, V]
+      const logits = forward(tf.tensor2d(ids, undefined, 'int32'), tf.tensor2d(mask, undefined, 'int32')); // [A, W, V]
       const [batch, , vocab] = logits.shape;
-      const flat = logits.reshape([batch * width, vocab]); // [B·W, V]
-      const last = tf.tensor1d(rows.map((r, b) => b * width + r.length - 1), 'int32'); // [B]
-      return tf.argMax(tf.gather(flat, last), -1); // [B]
+      const flat = logits.reshape([batch * width, vocab]); // [A·W, V]
+      const last = tf.tensor1d(live.map((r, a) => a * width + r.length - 1), 'int32'); // [A]
+      return tf.argMax(tf.gather(flat, last), -1); // [A]
     });
     const tokens = Array.from(await next.data());
     next.dispose();
-    tokens.forEach((token, b) => {
-      if (done[b]) return;
+    tokens.forEach((token, a) => {
+      const b = active[a];
       if (token === opts.eosTokenId) {
         done[b] = true;
         return;

@@ -116,7 +116,7 @@ export const CLUSTERS: TaskCluster[] = [
       const positive = rng.next() < 0.5;
       const text = review(world, rng, positive);
       const label = positive ? 'positive' : 'negative';
-      return { fields: { review: text, output: label }, input: text, output: label, options: ['negative', 'positive'] };
+      return { fields: { review: text, output: label }, input: text, output: label, options: shuffle(['negative', 'positive'], rng) };
     },
   },
   {
@@ -134,7 +134,9 @@ export const CLUSTERS: TaskCluster[] = [
     make(world, rng) {
       const topic = pick(TOPICS, rng);
       const text = topicText(world, rng, topic);
-      return { fields: { text, output: topic }, input: text, output: topic, options: [...TOPICS] };
+      // the answer and two other topics, in random order: the options differ from one instance to the next
+      const options = shuffle([topic, ...shuffle(TOPICS.filter((t) => t !== topic), rng).slice(0, 2)], rng);
+      return { fields: { text, output: topic }, input: text, output: topic, options };
     },
   },
   {
@@ -290,7 +292,7 @@ export const CLUSTERS: TaskCluster[] = [
         second = pick([`The ${other.name} has ${other.color} fur.`, `The ${other.name}'s home is the ${other.home}.`], rng);
       }
       const label = same ? 'yes' : 'no';
-      return { fields: { a: first, b: second, rewrite, output: label }, input: `${first} ${second}`, output: label, options: ['no', 'yes'] };
+      return { fields: { a: first, b: second, rewrite, output: label }, input: `${first} ${second}`, output: label, options: shuffle(['no', 'yes'], rng) };
     },
   },
   {
@@ -322,7 +324,7 @@ export const CLUSTERS: TaskCluster[] = [
         fields: { premise, hypothesis: lower, entailed, output: label },
         input: `${premise} ${hypothesis}`,
         output: label,
-        options: ['yes', 'it is not possible to tell', 'no'],
+        options: shuffle(['yes', 'it is not possible to tell', 'no'], rng),
       };
     },
   },
@@ -345,7 +347,7 @@ export const CLUSTERS: TaskCluster[] = [
         fields: { a: a.name, b: b.name, output: big.name, smaller: small.name },
         input: `${a.name}, ${b.name}`,
         output: big.name,
-        options: [a.name, b.name],
+        options: shuffle([a.name, b.name], rng),
       };
     },
   },
@@ -370,7 +372,12 @@ export function renderInstance(
   template: Template,
 ): { prompt: string; answer: string } {
   if (rendering === 'no-template') return { prompt: instance.input, answer: instance.output };
-  if (rendering === 'dataset-name') return { prompt: `${cluster.name}: ${instance.input}`, answer: instance.output };
+  if (rendering === 'dataset-name') {
+    // FLAN's "[Translation: WMT'14 to French] The dog runs.": the task's name before the input; the
+    // answer options of a classification instance are part of its input, not of a template
+    const options = instance.options ? `\n${optionsText(instance.options)}` : '';
+    return { prompt: `${cluster.name}: ${instance.input}${options}`, answer: instance.output };
+  }
   const fields = { ...instance.fields, options: instance.options ? optionsText(instance.options) : '' };
   const where = `task ${cluster.name}, template ${template.id}`;
   return { prompt: fill(template.prompt, fields, where).trim(), answer: fill(template.answer, fields, where) };
