@@ -45,7 +45,8 @@ export async function experimentCommand(args: ParsedArgs): Promise<unknown> {
 const pct = (v: number): string => v.toFixed(1).padStart(6);
 
 function table(r: FlanReport): string {
-  const lines = ['', `held-out cluster      base 0-shot  base ${r.config.shots}-shot  tuned (${r.tuned.method})  ${r.efficient.method}`];
+  const fewShot = r.baseFewShot ? `base ${r.config.shots}-shot` : 'few-shot   '; // the column stays, empty, when the preset skips it
+  const lines = ['', `held-out cluster      base 0-shot  ${fewShot}  tuned (${r.tuned.method})  ${r.efficient.method}`];
   for (const c of r.heldOut) {
     lines.push(`${c.padEnd(22)}${pct(r.base.perCluster[c])}      ${r.baseFewShot ? pct(r.baseFewShot.perCluster[c]) : '     -'}      ${pct(r.tuned.perCluster[c])}        ${pct(r.efficient.perCluster[c])}`);
   }
