@@ -4,6 +4,7 @@ import type { BackendReport } from '../src/core/backend/select';
 import type { Checkpoint } from '../src/core/model/checkpoint';
 import type { Decoder } from '../src/core/model/decoder';
 import type { HoneTokenizer } from '../src/core/tokenizer/tokenizer';
+import { releaseProxy, type Remote } from 'comlink';
 import { openHoneDb } from '../src/core/store';
 import type { ModelSummary } from './model-summary';
 
@@ -56,4 +57,9 @@ export function setCurrent(model: LoadedModel | null): void {
 export function onModelChange(listener: (model: LoadedModel | null) => void): () => void {
   listeners.add(listener);
   return () => listeners.delete(listener);
+}
+
+/** Frees a comlink proxy for a callback passed into the worker (a no-op for a plain function or none). */
+export function releaseCallback(callback: unknown): void {
+  (callback as Partial<Remote<unknown>> | undefined)?.[releaseProxy]?.();
 }

@@ -2,7 +2,6 @@
 // import with progress and cancel, browsing, editing and export. Logic lives in src/core/data
 // (library*.ts), which Node tests exercise; this file only holds the worker's state (the running
 // import's AbortController) and releases comlink callback proxies.
-import { releaseProxy, type Remote } from 'comlink';
 import { listDatasets as listStoredDatasets, type DatasetRecord, type ExamplePatch, type ExampleRecord } from '../src/core/store';
 import {
   datasetFacets as facets,
@@ -28,7 +27,7 @@ import { splitDataset as splitStored, type DatasetSplitRequest, type DatasetSpli
 import { findDatasetDuplicates, type DatasetDuplicates } from '../src/core/data/library-dedup';
 import { storedDatasetStats, type StoredDatasetStats } from '../src/core/data/library-stats';
 import type { ExportShape } from '../src/core/data/export';
-import { currentModel, db } from './context';
+import { currentModel, db, releaseCallback } from './context';
 
 export type { CsvPreview, DatasetDuplicates, StoredDatasetStats, DatasetImportOutcome, DatasetSplitRequest, DatasetSplitResult, DatasetRecord, ExamplePage, ExamplePageQuery, ExampleRecord };
 /** named apart from the model import's ImportProgress (studio.worker.ts) */
@@ -44,9 +43,6 @@ export interface HubImportRequest {
 
 let importing: AbortController | null = null;
 
-function release(callback: unknown): void {
-  (callback as Partial<Remote<unknown>> | undefined)?.[releaseProxy]?.();
-}
 
 async function runImport(
   onProgress: ((p: ImportProgress) => void) | undefined,
@@ -59,7 +55,7 @@ async function runImport(
     return await body(controller.signal, (p) => void onProgress?.(p));
   } finally {
     importing = null;
-    release(onProgress);
+    releaseCallback(onProgress);
   }
 }
 

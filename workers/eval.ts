@@ -1,7 +1,6 @@
 // The studio worker's eval API (spread into the worker's api object in studio.worker.ts). Thin: the
 // evaluation itself is src/core/eval/session.ts; this file holds the one running evaluation (its
 // AbortController), cancels it when the loaded model changes, and releases comlink callback proxies.
-import { releaseProxy, type Remote } from 'comlink';
 import { deleteEvaluation, deleteRating, listDatasets, listRatings, type RatingRecord } from '../src/core/store';
 import { datasetFacets } from '../src/core/data/library';
 import { listMetrics } from '../src/core/eval/scorers';
@@ -20,7 +19,7 @@ import {
   type ExportFormat,
   type RatingKind,
 } from '../src/core/eval/session';
-import { db, onModelChange, requireModel } from './context';
+import { db, onModelChange, releaseCallback, requireModel } from './context';
 import { trainingApi } from './training';
 
 export type { EvalEvent, EvalItem, EvalReport, EvalSpec, EvaluationSummary, ExportFormat, RatingKind, RatingRecord };
@@ -58,9 +57,6 @@ export interface EvalOutcome {
 
 let running: AbortController | null = null;
 
-function release(callback: unknown): void {
-  (callback as Partial<Remote<unknown>> | undefined)?.[releaseProxy]?.();
-}
 
 export const evalApi = {
   evalMetrics(): EvalMetricInfo[] {
@@ -104,7 +100,7 @@ export const evalApi = {
         running = null;
       }
     } finally {
-      release(onEvent);
+      releaseCallback(onEvent);
     }
   },
 

@@ -3,7 +3,6 @@
 // src/core/pretrain/*; this file holds the one active pretraining run and the one running experiment
 // (their AbortControllers), fetches the built-in model from the app's own origin, and releases
 // comlink callback proxies.
-import { releaseProxy, type Remote } from 'comlink';
 import { loadCheckpoint, type ModelFiles } from '../src/core/model/checkpoint';
 import { runFlanExperiment, type FlanReport } from '../src/core/experiment/flan';
 import type { PretrainEvent, PretrainManifest } from '../src/core/pretrain/loop';
@@ -36,7 +35,7 @@ import {
   type StoredExperiment,
 } from '../src/core/pretrain/flan-runs';
 import { deleteRun, getModel, getModelFiles, getRun, saveModel } from '../src/core/store';
-import { currentModel, db, onModelChange, requireBackend, requireModel } from './context';
+import { currentModel, db, onModelChange, releaseCallback, requireBackend, requireModel } from './context';
 import { loadStoredModel } from './models';
 import { modelInput, summarize, type ModelSummary } from './model-summary';
 import { trainingApi } from './training';
@@ -77,9 +76,6 @@ let pretrainStarting = false;
 let experiment: AbortController | null = null;
 let setup: Promise<BuiltInStatus> | null = null;
 
-function release(callback: unknown): void {
-  (callback as Partial<Remote<unknown>> | undefined)?.[releaseProxy]?.();
-}
 
 async function trainingInProgress(): Promise<string | null> {
   const running = (await trainingApi.listTrainingRuns()).find((r) => r.status === 'running' && r.method !== PRETRAIN_METHOD);
@@ -120,7 +116,7 @@ async function runPretrain(runIdOf: () => Promise<string>, onEvent?: (e: Pretrai
       pretraining = null;
     }
   } finally {
-    release(onEvent);
+    releaseCallback(onEvent);
   }
 }
 
@@ -251,7 +247,7 @@ export const experimentApi = {
       })().finally(() => (setup = null));
       return await setup;
     } finally {
-      release(onProgress);
+      releaseCallback(onProgress);
     }
   },
 
@@ -302,7 +298,7 @@ export const experimentApi = {
         experiment = null;
       }
     } finally {
-      release(onEvent);
+      releaseCallback(onEvent);
     }
   },
 

@@ -2,7 +2,6 @@
 // one run at a time on the current model, its kept examples put in the review queue, and the
 // queue's accept/reject. The pipeline itself is src/core/data/self-instruct; a model change
 // cancels the run, since the old decoder is disposed.
-import { releaseProxy, type Remote } from 'comlink';
 import { modelGenerator } from '../src/core/data/self-instruct/model-generator';
 import {
   runSelfInstruct as runPipeline,
@@ -19,7 +18,7 @@ import {
 } from '../src/core/data/self-instruct/review-queue';
 import { BUILT_IN_SEED_TASKS, type SeedTask } from '../src/core/data/self-instruct/seed-tasks';
 import { getDataset, getExamples, listDatasets, type HoneDb } from '../src/core/store';
-import { db, onModelChange, requireModel } from './context';
+import { db, onModelChange, releaseCallback, requireModel } from './context';
 
 export type { ReviewQueue, SeedTask, SelfInstructProgress, SelfInstructResult };
 export type { Candidate, CandidateInstance } from '../src/core/data/self-instruct/pipeline';
@@ -133,7 +132,7 @@ export const selfInstructApi = {
         running = null;
       }
     } finally {
-      (onProgress as Partial<Remote<unknown>> | undefined)?.[releaseProxy]?.();
+      releaseCallback(onProgress);
     }
   },
 

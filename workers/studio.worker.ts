@@ -1,7 +1,7 @@
 // The studio worker: the only place that runs tfjs and touches the GPU, so the page stays
 // responsive while models load and generate. The main thread talks to it through comlink and
 // derives its types from `Api` (squoosh style: nothing here is restated by hand).
-import { expose, releaseProxy, type Remote } from 'comlink';
+import { expose } from 'comlink';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from './backends';
 import type { BackendName, BackendReport } from '../src/core/backend/select';
@@ -14,7 +14,7 @@ import {
   saveModel,
 } from '../src/core/store';
 import { modelInput, summarize, type ModelSummary } from './model-summary';
-import { currentModel, db, getBackendReport, requireBackend, requireModel, setBackendReport, setCurrent } from './context';
+import { currentModel, db, getBackendReport, releaseCallback, requireBackend, requireModel, setBackendReport, setCurrent } from './context';
 import { loadStoredModel } from './models';
 import { trainingApi } from './training';
 import { dataApi } from './data';
@@ -125,7 +125,7 @@ const api = {
       await onProgress?.({ stage: 'loading' });
       return makeCurrent(checkpoint, summarize(stored));
     } finally {
-      (onProgress as Partial<Remote<unknown>> | undefined)?.[releaseProxy]?.();
+      releaseCallback(onProgress);
     }
   },
 
@@ -194,7 +194,7 @@ const api = {
       };
     } finally {
       generation = null;
-      (onToken as Partial<Remote<unknown>> | undefined)?.[releaseProxy]?.();
+      releaseCallback(onToken);
     }
   },
 

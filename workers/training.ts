@@ -1,7 +1,7 @@
 // The studio worker's training API (spread into the worker's api object in studio.worker.ts). Thin:
 // the run itself is src/core/train/session.ts; this file holds the one active session, ties it to
 // the current model (a model change cancels the run) and loads a run's model for resume and export.
-import { releaseProxy, transfer, type Remote } from 'comlink';
+import { transfer } from 'comlink';
 import { deleteRun, getRun } from '../src/core/store';
 import { listMethods } from '../src/core/peft/registry';
 import '../src/core/peft/methods';
@@ -19,7 +19,7 @@ import {
 } from '../src/core/train/session';
 import { exportRun } from '../src/core/train/run-export';
 import { trainableMethodNames } from '../src/core/train/run';
-import { currentModel, db, onModelChange, requireBackend, requireModel, type LoadedModel } from './context';
+import { currentModel, db, onModelChange, releaseCallback, requireBackend, requireModel, type LoadedModel } from './context';
 import { loadStoredModel } from './models';
 
 export type { RunDetail, RunSummary, TrainDefaults, TrainEvent, TrainSpec };
@@ -71,7 +71,7 @@ async function runSession(
   create: (model: SessionModel) => Promise<TrainingSession>,
   onEvent: (e: TrainEvent) => void,
 ): Promise<RunSummary> {
-  const release = (): void => (onEvent as Partial<Remote<unknown>>)[releaseProxy]?.();
+  const release = (): void => releaseCallback(onEvent);
   if (active || starting) {
     release();
     throw new Error('A training run is already in progress; pause or cancel it before starting another.');

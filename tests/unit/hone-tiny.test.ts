@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { readModelDir } from '../../cli/read-model-dir';
 import { loadCheckpoint } from '../../src/core/model/checkpoint';
 import { Decoder } from '../../src/core/model/decoder';
+import { generate } from '../../src/core/model/generate';
 import { parseSafetensors } from '../../src/core/model/safetensors';
 import { HONE_TINY, llamaConfigJson } from '../../src/core/pretrain/pretrain';
 import { FLAN_QUICK, evalItems, formatAnswer, formatPrompt } from '../../src/core/experiment/flan';
@@ -99,14 +100,8 @@ describe('the committed hone-tiny', () => {
     const before = tf.memory().numTensors;
     const decoder = Decoder.fromHost(checkpoint.config, checkpoint.weights);
     try {
-      const ids = tokenizer.encode(PROMPT);
-      const input = tf.tensor2d([ids], undefined, 'int32');
-      const { logits } = decoder.forward(input);
-      input.dispose();
-      const last = tf.tidy(() => logits.slice([0, ids.length - 1, 0], [1, 1, -1]).reshape([-1]).argMax());
-      const next = (await last.data())[0];
-      logits.dispose();
-      last.dispose();
+      const { newIds } = await generate(decoder, tokenizer.encode(PROMPT), { maxNewTokens: 1, greedy: true });
+      const next = newIds[0];
       expect(tokenizer.decode([next])).toBe(NEXT);
     } finally {
       decoder.dispose();

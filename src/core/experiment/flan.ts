@@ -393,4 +393,3 @@ export async function runFlanExperiment(
     seconds: (performance.now() - started) / 1000,
   };
 }
-
