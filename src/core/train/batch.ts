@@ -16,6 +16,11 @@ export interface TokenizedExample {
 export interface Row {
   inputIds: number[];
   labels: number[];
+  /**
+   * Packed rows only: each token's position within its own sequence, restarting at 0 where a new
+   * packed sequence starts (TRL's position_ids). Attention never crosses such a restart.
+   */
+  positionIds?: number[];
 }
 
 export interface RowOptions {
