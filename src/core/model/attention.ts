@@ -26,16 +26,28 @@ export interface LayerKV {
  * Additive attention mask [B, 1, T, S] for T new tokens after `pastLength` cached ones.
  * A key is visible when it is not in the future (causal) and its attentionMask entry is 1
  * (HF semantics: the mask covers past and current keys, so left and right padding both work).
+ * With `sequenceIds` [B, T] (packed rows), a current token sees only current tokens of its own
+ * sequence, plus every past key (a prefix) and tokens whose id is −1 (prompt tuning's soft tokens,
+ * shared by every packed sequence): each sequence attends as if it ran alone.
  */
-export function buildMaskBias(batch: number, pastLength: number, newTokens: number, attentionMask: tf.Tensor2D | undefined): tf.Tensor4D | null {
+export function buildMaskBias(
+  batch: number,
+  pastLength: number,
+  newTokens: number,
+  attentionMask: tf.Tensor2D | undefined,
+  sequenceIds?: tf.Tensor2D,
+): tf.Tensor4D | null {
   const total = pastLength + newTokens;
   // One new token with nothing padded sees every key: no mask needed (the common decoding step).
-  if (!attentionMask && newTokens === 1) return null;
+  if (!attentionMask && !sequenceIds && newTokens === 1) return null;
   if (attentionMask && (attentionMask.shape[0] !== batch || attentionMask.shape[1] !== total)) {
     throw new Error(
       `Decoder.forward: attentionMask is [${attentionMask.shape}] but must be [${batch}, ${total}] ` +
         `(batch, past length ${pastLength} + new tokens ${newTokens})`,
     );
+  }
+  if (sequenceIds && (sequenceIds.shape[0] !== batch || sequenceIds.shape[1] !== newTokens)) {
+    throw new Error(`Decoder.forward: sequenceIds is [${sequenceIds.shape}] but must be [${batch}, ${newTokens}] (one id per new token)`);
   }
   return tf.tidy(() => {
     const queryPositions = tf.range(pastLength, total, 1, 'int32').reshape([newTokens, 1]); // [T, 1]
@@ -44,6 +56,15 @@ export function buildMaskBias(batch: number, pastLength: number, newTokens: numb
     if (attentionMask) {
       const notPadding = tf.cast(attentionMask, 'bool').reshape([batch, 1, 1, total]); // [B, 1, 1, S]
       visible = tf.logicalAnd(visible, notPadding); // [B, 1, T, S]
+    }
+    if (sequenceIds) {
+      const ids = tf.cast(sequenceIds, 'int32');
+      const sameSequence = tf.logicalOr(
+        tf.equal(ids.reshape([batch, 1, newTokens, 1]), ids.reshape([batch, 1, 1, newTokens])), // [B, 1, T, T]
+        tf.equal(ids, -1).reshape([batch, 1, 1, newTokens]), // shared keys [B, 1, 1, T]
+      ); // [B, 1, T, T]
+      const withPast = pastLength > 0 ? tf.concat([tf.ones([batch, 1, newTokens, pastLength], 'bool'), sameSequence], 3) : sameSequence; // [B, 1, T, S]
+      visible = tf.logicalAnd(visible, withPast); // [B, 1, T, S]
     }
     const bias = tf.mul(tf.sub(1, tf.cast(visible, 'float32')), MASKED); // [B|1, 1, T, S]
     return tf.broadcastTo(bias, [batch, 1, newTokens, total]) as tf.Tensor4D; // [B, 1, T, S]

@@ -19,6 +19,18 @@ export interface ForwardOptions {
   positionIds?: tf.Tensor2D;
   /** [B, T, d] used instead of looking up inputIds (prompt tuning prepends soft tokens this way) */
   inputsEmbeds?: tf.Tensor3D;
+  /**
+   * [B, T] int32, packed rows: which packed sequence each token belongs to. Attention never crosses
+   * from one sequence to another (past keys and tokens with id −1 are visible to all); give
+   * positionIds restarting per sequence with it. See buildMaskBias.
+   */
+  sequenceIds?: tf.Tensor2D;
+}
+
+/** Packed rows: positions restarting per packed sequence and each token's sequence (ForwardOptions). */
+export interface PackedPositions {
+  positionIds: tf.Tensor2D; // [B, T] int32
+  sequenceIds: tf.Tensor2D; // [B, T] int32
 }
 
 export interface ForwardResult {
@@ -143,7 +155,7 @@ export class Decoder {
       if (isGpt2) embeddings = tf.add(embeddings, embed(this.param('transformer.wpe.weight'), positionIds)) as tf.Tensor3D; // [B, T, d]
 
       const inputs = {
-        maskBias: buildMaskBias(batch, pastLength, time, opts.attentionMask), // [B, 1, T, S] | null
+        maskBias: buildMaskBias(batch, pastLength, time, opts.attentionMask, opts.sequenceIds), // [B, 1, T, S] | null
         rope: this.invFreq ? ropeTables(this.invFreq, positionIds) : null, // [B, 1, T, hd] each
       };
       const ctx = this.context(batch, time);

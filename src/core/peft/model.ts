@@ -4,7 +4,7 @@
 // The trainer calls forward() inside tf.variableGrads / optimizer.minimize with
 // trainableVariables(); set `training = true` there so LoRA/adapter dropout is active.
 import * as tf from '@tensorflow/tfjs';
-import type { Decoder, ForwardOptions } from '../model/decoder';
+import type { Decoder, ForwardOptions, PackedPositions } from '../model/decoder';
 import type { PeftMethod } from './types';
 
 export interface ParameterCount {
@@ -30,17 +30,19 @@ export class PeftModel {
   /**
    * Logits [B, T, V] for inputIds [B, T] (int32) and an optional attentionMask [B, T] over the real
    * tokens. Prompt tuning: the virtual positions are dropped. Prefix tuning: the mask gets P ones
-   * in front and real tokens take positions P…P+T−1, as PEFT. The caller disposes the result.
+   * in front and real tokens take positions P…P+T−1, as PEFT. `packed` (packed rows): positions
+   * restart per packed sequence and attention stays inside each one, soft tokens and prefixes
+   * shared by all, so each sequence's logits are those it gets alone. The caller disposes the result.
    */
-  forward(inputIds: tf.Tensor2D, attentionMask?: tf.Tensor2D): tf.Tensor3D {
+  forward(inputIds: tf.Tensor2D, attentionMask?: tf.Tensor2D, packed?: PackedPositions): tf.Tensor3D {
     const method = this.enabled ? this.method : null;
     return this.withAdapter(() =>
       tf.tidy(() => {
         let ids: tf.Tensor2D | null = inputIds;
-        let options: ForwardOptions = { attentionMask };
+        let options: ForwardOptions = { attentionMask, positionIds: packed?.positionIds, sequenceIds: packed?.sequenceIds };
         let virtualPositions = 0;
         if (method?.prepareInputs) {
-          const prepared = method.prepareInputs(this.decoder, inputIds, attentionMask);
+          const prepared = method.prepareInputs(this.decoder, inputIds, attentionMask, packed);
           ({ inputIds: ids, options, virtualPositions } = prepared);
         }
         const logits = this.decoder.forward(ids, options).logits; // [B, P?+T, V]

@@ -4,7 +4,7 @@
 // weights under PEFT's names, and at initialisation leaves the model's output unchanged where the
 // method allows it (LoRA, IA³, bottleneck adapters).
 import * as tf from '@tensorflow/tfjs';
-import type { Decoder, DecoderHooks, ForwardOptions } from '../model/decoder';
+import type { Decoder, DecoderHooks, ForwardOptions, PackedPositions } from '../model/decoder';
 import type { HostTensor } from '../model/safetensors';
 
 /** An error about an adapter folder or a method config; names the file and the field or tensor. */
@@ -57,7 +57,7 @@ export interface PeftMethod {
   /** hooks for one forward pass; `training` switches dropout on */
   hooks(training: boolean): DecoderHooks | null;
   /** rewrites the inputs of a forward call (prefix: longer mask; prompt: soft tokens in front) */
-  prepareInputs?(decoder: Decoder, inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D | undefined): PreparedInputs;
+  prepareInputs?(decoder: Decoder, inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D | undefined, packed?: PackedPositions): PreparedInputs;
   /**
    * Decoder weights to use instead of the decoder's own during a forward call (full fine-tuning,
    * layer freezing: their variables; LoRA after merge(): the unmerged originals when disabled).

@@ -59,6 +59,11 @@ export interface Batch {
   inputIds: number[][];
   attentionMask: number[][];
   labels: number[][];
+  /**
+   * Only when a row is packed: every row's positions (0, 1, … for unpacked rows), restarting per
+   * packed sequence; padding continues the count. The step derives attention's sequence ids from it.
+   */
+  positionIds?: number[][];
   /** labels scored after the shift (labels[:, 1:] ≠ −100): the loss's denominator */
   scoredTokens: number;
   /** real (non-padding) tokens: what tokens/second counts */
@@ -164,16 +169,36 @@ export function collate(rows: readonly Row[], padTokenId: number, width?: number
   const longest = Math.max(...rows.map((r) => r.inputIds.length));
   const w = width ?? longest;
   if (w < longest) throw new Error(`collate: width ${w} is shorter than the longest row (${longest} tokens)`);
-  const batch: Batch = { inputIds: [], attentionMask: [], labels: [], scoredTokens: 0, realTokens: 0 };
+  const packed = rows.some((row) => row.positionIds !== undefined);
+  const batch: Batch = { inputIds: [], attentionMask: [], labels: [], scoredTokens: 0, realTokens: 0, ...(packed ? { positionIds: [] } : {}) };
   for (const row of rows) {
     const pad = w - row.inputIds.length;
     batch.inputIds.push([...row.inputIds, ...new Array<number>(pad).fill(padTokenId)]);
     batch.attentionMask.push([...new Array<number>(row.inputIds.length).fill(1), ...new Array<number>(pad).fill(0)]);
     batch.labels.push([...row.labels, ...new Array<number>(pad).fill(IGNORE_INDEX)]);
+    if (packed) {
+      const positions = row.positionIds ?? row.inputIds.map((_, i) => i);
+      if (positions.length !== row.inputIds.length) {
+        throw new Error(`collate: a packed row has ${positions.length} position ids for ${row.inputIds.length} tokens`);
+      }
+      const next = positions.length > 0 ? positions[positions.length - 1] + 1 : 0;
+      batch.positionIds!.push([...positions, ...Array.from({ length: pad }, (_, i) => next + i)]);
+    }
     batch.scoredTokens += scoredTokenCount(row.labels);
     batch.realTokens += row.inputIds.length;
   }
   return batch;
+}
+
+/**
+ * Which packed sequence each token belongs to: a new one starts wherever the position restarts at 0
+ * (TRL's position_ids convention). [[0,1,2,0,1]] → [[0,0,0,1,1]].
+ */
+export function sequenceIdsOf(positionIds: readonly (readonly number[])[]): number[][] {
+  return positionIds.map((row) => {
+    let sequence = -1;
+    return row.map((position, i) => (position === 0 || i === 0 ? ++sequence : sequence));
+  });
 }
 
 /** The pad id to use: the tokenizer's pad token, else EOS (as most causal-LM recipes do). */

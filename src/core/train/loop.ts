@@ -19,11 +19,12 @@ import {
   withPrefix,
   type TrainerState,
 } from './state';
+import type { PackedPositions } from '../model/decoder';
 import { evaluateLoss, trainStep, type ForwardFn } from './step';
 
 /** What the Trainer trains: PeftModel satisfies it. */
 export interface TrainableModel {
-  forward(inputIds: tf.Tensor2D, attentionMask?: tf.Tensor2D): tf.Tensor3D;
+  forward(inputIds: tf.Tensor2D, attentionMask?: tf.Tensor2D, packed?: PackedPositions): tf.Tensor3D;
   /** the variables the optimizer updates, by stable name (the names in saved states) */
   trainableVariables(): Map<string, tf.Variable>;
   /** PeftModel's switch: dropout on for training steps, off for validation (set only when present) */
@@ -36,6 +37,11 @@ export interface TrainableModel {
 export interface TrainerData {
   train: readonly Row[];
   validation?: readonly Row[];
+  /**
+   * Training rows per stage of a staged plan, in order (summing to train.length): the stages are
+   * trained one after another, shuffled only within each (order.ts). Absent: one shuffled set.
+   */
+  stages?: readonly number[];
 }
 
 export interface ProgressEvent {
@@ -52,6 +58,8 @@ export interface ProgressEvent {
   /** true when the update was skipped for a non-finite loss or gradient */
   skipped: boolean;
   epoch: number;
+  /** staged data only: the stage (1-based) this update's rows came from */
+  stage?: number;
   /** real (non-padding) tokens per second since run() started */
   tokensPerSecond: number;
   etaSeconds: number;
@@ -103,8 +111,8 @@ export class Trainer {
     if (this.params.size === 0) throw new Error('Trainer: the model has no trainable variables');
     const { betas, eps, weightDecay } = this.config;
     this.optimizer = new AdamW({ betas, eps, weightDecay });
-    this.order = DataOrder.create(data.train.length, this.config.seed, this.config.shuffle);
-    this.forwardFn = (ids, mask) => model.forward(ids, mask);
+    this.order = DataOrder.create(data.train.length, this.config.seed, this.config.shuffle, data.stages);
+    this.forwardFn = (ids, mask, packed) => model.forward(ids, mask, packed);
     this.validationBatches = [];
     const validation = data.validation ?? [];
     for (let i = 0; i < validation.length; i += this.config.batchSize) {
@@ -272,8 +280,11 @@ export class Trainer {
   private async oneStep(): Promise<{ progress: Omit<ProgressEvent, 'tokensPerSecond' | 'etaSeconds'>; tokens: number }> {
     const { config } = this;
     const microBatches: Batch[] = [];
+    let stage: number | undefined;
     for (let i = 0; i < config.gradientAccumulationSteps; i++) {
       microBatches.push(this.collate(this.order.next(config.batchSize).map((index) => this.data.train[index])));
+      // an update spanning a stage boundary (accumulation) counts for the stage it started in
+      if (i === 0 && this.data.stages) stage = this.order.lastGroup + 1;
     }
     const lr = learningRateAt(this.schedule(), this.step);
     this.setTraining(true);
@@ -298,6 +309,7 @@ export class Trainer {
         gradNorm: result.gradNorm,
         skipped: result.skipped,
         epoch: this.order.epoch,
+        ...(stage === undefined ? {} : { stage }),
       },
       tokens: result.realTokens,
     };

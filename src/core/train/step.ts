@@ -8,13 +8,18 @@
 // Trainer's rule for models that take no loss kwargs): each micro-batch's mean loss divided by the
 // number of micro-batches. Both give the same gradient when every micro-batch scores as many tokens.
 import * as tf from '@tensorflow/tfjs';
-import type { Batch } from './batch';
+import { sequenceIdsOf, type Batch } from './batch';
+import type { PackedPositions } from '../model/decoder';
 import { causalLmLossSum } from './loss';
 import { clipByGlobalNorm, globalNorm } from './clip';
 import type { AdamW } from './optim/adamw';
 
-/** Logits [B, T, V] for ids [B, T] and a 0/1 attention mask [B, T]: PeftModel.forward, or a plain decoder. */
-export type ForwardFn = (inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D) => tf.Tensor3D;
+/**
+ * Logits [B, T, V] for ids [B, T] and a 0/1 attention mask [B, T]: PeftModel.forward, or a plain
+ * decoder. `packed` comes with batches of packed rows (positions restart per sequence, attention
+ * stays inside each); a forward that ignores it would let packed sequences see each other.
+ */
+export type ForwardFn = (inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D, packed?: PackedPositions) => tf.Tensor3D;
 
 export type AccumulationAverage = 'tokens' | 'micro-batches';
 
@@ -36,13 +41,22 @@ export interface StepResult {
   realTokens: number;
 }
 
-/** Host batch → tensors [B, T]: ids and mask int32, labels int32 (−100 kept). The caller disposes them. */
-export function batchTensors(batch: Batch): { inputIds: tf.Tensor2D; attentionMask: tf.Tensor2D; labels: tf.Tensor2D } {
-  return {
+/**
+ * Host batch → tensors [B, T]: ids and mask int32, labels int32 (−100 kept), and for packed batches
+ * positions and sequence ids. The caller disposes them.
+ */
+export function batchTensors(batch: Batch): { inputIds: tf.Tensor2D; attentionMask: tf.Tensor2D; labels: tf.Tensor2D; packed?: PackedPositions } {
+  const tensors = {
     inputIds: tf.tensor2d(batch.inputIds, undefined, 'int32'),
     attentionMask: tf.tensor2d(batch.attentionMask, undefined, 'int32'),
     labels: tf.tensor2d(batch.labels, undefined, 'int32'),
   };
+  if (!batch.positionIds) return tensors;
+  const packed = {
+    positionIds: tf.tensor2d(batch.positionIds, undefined, 'int32'), // [B, T]
+    sequenceIds: tf.tensor2d(sequenceIdsOf(batch.positionIds), undefined, 'int32'), // [B, T]
+  };
+  return { ...tensors, packed };
 }
 
 /**
@@ -71,8 +85,8 @@ export function computeGradients(
     const divisor =
       accumulation === 'tokens' ? Math.max(totalScored, 1) : Math.max(batch.scoredTokens, 1) * microBatches.length;
     const { value, grads: batchGrads } = tf.variableGrads(() => {
-      const { inputIds, attentionMask, labels } = batchTensors(batch);
-      const logits = forward(inputIds, attentionMask); // [B, T, V]
+      const { inputIds, attentionMask, labels, packed } = batchTensors(batch);
+      const logits = forward(inputIds, attentionMask, packed); // [B, T, V]
       return tf.div(causalLmLossSum(logits, labels), divisor) as tf.Scalar;
     }, variables);
     const nextLoss = tf.add(loss, value) as tf.Scalar;
@@ -150,8 +164,8 @@ export async function evaluateLoss(forward: ForwardFn, batches: readonly Batch[]
   try {
     for (const batch of batches) {
       const next = tf.tidy(() => {
-        const { inputIds, attentionMask, labels } = batchTensors(batch);
-        return tf.add(total, causalLmLossSum(forward(inputIds, attentionMask), labels)) as tf.Scalar;
+        const { inputIds, attentionMask, labels, packed } = batchTensors(batch);
+        return tf.add(total, causalLmLossSum(forward(inputIds, attentionMask, packed), labels)) as tf.Scalar;
       });
       total.dispose();
       total = next;

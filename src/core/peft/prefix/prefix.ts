@@ -8,7 +8,7 @@
 // `prompt_embeddings` (the MLP folded away), and a loaded adapter uses that table directly.
 // Real tokens get positions P…P+T−1 and the attention mask gets P ones in front (model.ts).
 import * as tf from '@tensorflow/tfjs';
-import type { Decoder, DecoderHooks } from '../../model/decoder';
+import type { Decoder, DecoderHooks, PackedPositions } from '../../model/decoder';
 import type { HostTensor } from '../../model/safetensors';
 import { kaimingUniform, normal, rngFor } from '../init';
 import { bool, checkTaskType, mergeConfig, positiveInt, type Json } from '../schema';
@@ -165,10 +165,14 @@ export class PrefixMethod implements PeftMethod {
     };
   }
 
-  prepareInputs(_decoder: Decoder, inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D | undefined): PreparedInputs {
+  prepareInputs(_decoder: Decoder, inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D | undefined, packed?: PackedPositions): PreparedInputs {
     const batch = inputIds.shape[0];
-    const mask = attentionMask ? (tf.concat([tf.ones([batch, this.settings.virtualTokens], attentionMask.dtype), attentionMask], 1) as tf.Tensor2D) : undefined; // [B, P+T]
-    return { inputIds, options: { attentionMask: mask }, virtualPositions: 0 };
+    const p = this.settings.virtualTokens;
+    const mask = attentionMask ? (tf.concat([tf.ones([batch, p], attentionMask.dtype), attentionMask], 1) as tf.Tensor2D) : undefined; // [B, P+T]
+    if (!packed) return { inputIds, options: { attentionMask: mask }, virtualPositions: 0 };
+    // every packed sequence sees the prefix and starts at position P, as it would alone
+    const positionIds = tf.add(packed.positionIds, p) as tf.Tensor2D; // [B, T]
+    return { inputIds, options: { attentionMask: mask, positionIds, sequenceIds: packed.sequenceIds }, virtualPositions: 0 };
   }
 
   variables(): Map<string, tf.Variable> {

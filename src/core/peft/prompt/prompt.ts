@@ -6,7 +6,7 @@
 // prompt_tuning_init_text (with special tokens, as tokenizer(text)), repeated or cut to P;
 // SAMPLE_VOCAB = embeddings of P random vocabulary rows.
 import * as tf from '@tensorflow/tfjs';
-import type { Decoder, DecoderHooks } from '../../model/decoder';
+import type { Decoder, DecoderHooks, PackedPositions } from '../../model/decoder';
 import type { HostTensor } from '../../model/safetensors';
 import { normal, rngFor } from '../init';
 import { checkTaskType, mergeConfig, oneOf, positiveInt, type Json } from '../schema';
@@ -120,13 +120,19 @@ export class PromptMethod implements PeftMethod {
     return null;
   }
 
-  prepareInputs(decoder: Decoder, inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D | undefined): PreparedInputs {
+  prepareInputs(decoder: Decoder, inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D | undefined, packed?: PackedPositions): PreparedInputs {
     const [batch] = inputIds.shape;
     const p = this.settings.virtualTokens;
     const soft = tf.broadcastTo(this.prompt.expandDims(0), [batch, p, this.prompt.shape[1] as number]); // [B, P, d]
     const inputsEmbeds = tf.concat([soft, decoder.embedTokens(inputIds)], 1) as tf.Tensor3D; // [B, P+T, d]
     const mask = attentionMask ? (tf.concat([tf.ones([batch, p], attentionMask.dtype), attentionMask], 1) as tf.Tensor2D) : undefined; // [B, P+T]
-    return { inputIds: null, options: { inputsEmbeds, attentionMask: mask }, virtualPositions: p };
+    if (!packed) return { inputIds: null, options: { inputsEmbeds, attentionMask: mask }, virtualPositions: p };
+    // Packed rows: the soft tokens keep positions 0…P−1 and are shared by every packed sequence
+    // (sequence id −1), each of which starts at position P, as it would alone.
+    const softPositions = tf.broadcastTo(tf.range(0, p, 1, 'int32').reshape([1, p]), [batch, p]); // [B, P]
+    const positionIds = tf.concat([softPositions, tf.add(packed.positionIds, p)], 1) as tf.Tensor2D; // [B, P+T]
+    const sequenceIds = tf.concat([tf.fill([batch, p], -1, 'int32'), packed.sequenceIds], 1) as tf.Tensor2D; // [B, P+T]
+    return { inputIds: null, options: { inputsEmbeds, attentionMask: mask, positionIds, sequenceIds }, virtualPositions: p };
   }
 
   variables(): Map<string, tf.Variable> {
