@@ -1,6 +1,14 @@
-// The only module that creates the studio worker. The main thread gets the worker's API through
-// comlink with types derived from the worker (`import type`), so no tfjs code reaches the main
-// bundle (PLATFORM.md §6) and the two sides cannot drift apart.
+// The only module that creates the studio worker, and the main thread's one door to it: src/state and
+// src/ui reach the worker's calls and types through here and import neither comlink nor workers/*.
+// The types are derived from the worker (`import type`, squoosh style), so no tfjs code reaches the
+// main bundle (PLATFORM.md §6) and the two sides cannot drift apart.
+//
+// Two kinds of call. Request/answer calls go through `client.api` as they are. Long calls — the ones
+// that report progress while they run — are this class's own methods taking `{ onProgress, signal }`:
+// the client wraps the callback in a comlink proxy, and an abort of the signal (one per call, as
+// squoosh's worker bridge has it) becomes the worker API's cancel call for that kind of job
+// (studio-call.ts). That is the one way to stop a job from the main thread; `api` does not offer the
+// cancel calls.
 import { proxy, transfer, wrap, type Remote } from 'comlink';
 import type {
   Api,
@@ -11,8 +19,77 @@ import type {
   ModelSummary,
   TokenEvent,
 } from '../workers/studio.worker';
+import type { DatasetImportOutcome, DatasetImportProgress, DatasetImportRequest, HubImportRequest } from '../workers/data';
+import type { BuiltInProgress, BuiltInStatus, ExperimentOutcome, ExperimentProgress, PretrainRunSummary, PretrainStartOptions, PretrainWorkerEvent } from '../workers/experiment';
+import type { SelfInstructProgress, SelfInstructRun, SelfInstructRunOptions } from '../workers/self-instruct';
+import type { RunSummary, TrainEvent, TrainSpec } from '../workers/training';
+import type { EvalEvent, EvalOutcome, EvalSpec } from '../workers/eval';
+import { longCall, type CallOptions } from './studio-call';
 
+export type { CallOptions };
+
+// The worker's types as state and components use them, so that they import them from here.
 export type { BackendName, BackendReport, GenerationResult, ImportProgress, ModelSummary, TokenEvent };
+export type {
+  CsvPreview,
+  DatasetDuplicates,
+  DatasetImportOutcome,
+  DatasetImportProgress,
+  DatasetImportRequest,
+  DatasetRecord,
+  DatasetSplitRequest,
+  DatasetSplitResult,
+  ExamplePage,
+  ExamplePageQuery,
+  ExampleRecord,
+  HubImportRequest,
+  StoredDatasetStats,
+} from '../workers/data';
+export type {
+  AugmentSpec,
+  MixPreview,
+  MixRuleSpec,
+  MixSpec,
+  PlanPreview,
+  PlanSpec,
+  PreviewMode,
+  TemplatePreview,
+  TemplatePreviewRequest,
+  TemplateSetSummary,
+  TemplateSummary,
+} from '../workers/data-shaping';
+export type {
+  BuiltInProgress,
+  BuiltInStatus,
+  CollectionInfo,
+  ExperimentOutcome,
+  ExperimentProgress,
+  FlanPreset,
+  FlanReport,
+  PretrainDefaults,
+  PretrainRunSummary,
+  PretrainSpec,
+  PretrainStartOptions,
+  PretrainWorkerEvent,
+  StoredExperiment,
+} from '../workers/experiment';
+export type { ReviewQueue, SelfInstructProgress, SelfInstructRun, SelfInstructRunOptions } from '../workers/self-instruct';
+export type { LossMode, PromptFormat, RunDetail, RunSummary, TrainDefaults, TrainEvent, TrainExample, TrainingMethodInfo, TrainSpec } from '../workers/training';
+export type {
+  EvalDatasetChoice,
+  EvalEvent,
+  EvalItem,
+  EvalMetricInfo,
+  EvalOutcome,
+  EvalReport,
+  EvalRunChoice,
+  EvalSpec,
+  EvaluationSummary,
+  ExportFormat,
+  RatingKind,
+  RatingRecord,
+} from '../workers/eval';
+
 export type GenerateSettings = Parameters<Api['generate']>[1];
 export type GeneratePrompt = Parameters<Api['generate']>[0];
 export interface ModelFileBytes {
@@ -20,9 +97,38 @@ export interface ModelFileBytes {
   bytes: ArrayBuffer;
 }
 
+/** The long calls, with the worker's cancel call each signal maps onto (null: it cannot be cancelled). */
+const CANCEL_OF = {
+  importModel: null,
+  builtInSetup: null,
+  generate: 'cancelGeneration',
+  experimentRun: 'experimentCancel',
+  pretrainStart: 'pretrainCancel',
+  pretrainResume: 'pretrainCancel',
+  importDataset: 'cancelDatasetImport',
+  importHubDataset: 'cancelDatasetImport',
+  runSelfInstruct: 'cancelSelfInstruct',
+  startTraining: 'cancelTraining',
+  resumeTraining: 'cancelTraining',
+  evalRun: 'evalCancel',
+} as const satisfies Record<string, keyof Api | null>;
+
+type LongCall = keyof typeof CANCEL_OF;
+type CancelCall = NonNullable<(typeof CANCEL_OF)[LongCall]>;
+/** The worker's request/answer calls: every call but the long ones and their cancel calls. */
+export type RequestApi = Remote<Omit<Api, LongCall | CancelCall>>;
+
+// Every worker call that takes a callback must be a long call above: a new one fails this line until
+// it is listed (with its cancel call), so a callback never reaches `api` unwrapped.
+type TakesCallback<F> = F extends (...args: infer A) => unknown ? ([Extract<A[number], (...args: never[]) => unknown>] extends [never] ? false : true) : false;
+type CallbackCall = { [K in keyof Api]: TakesCallback<Api[K]> extends true ? K : never }[keyof Api];
+const everyCallbackCallIsLong: [Exclude<CallbackCall, LongCall>] extends [never] ? true : Exclude<CallbackCall, LongCall> = true;
+void everyCallbackCallIsLong;
+
 /**
- * A thin typed facade over the worker: wraps callbacks in comlink proxies and transfers file
- * bytes instead of copying them. Exposed as `window.hone` for tests and power users.
+ * A typed facade over the worker: request/answer calls through `api`, long calls as methods with
+ * `{ onProgress, signal }`; file bytes are transferred instead of copied. Exposed as `window.hone`
+ * for tests and power users.
  */
 export class StudioClient {
   readonly #worker: Worker;
@@ -33,12 +139,24 @@ export class StudioClient {
     this.#remote = wrap<Api>(this.#worker);
   }
 
+  /** The worker's request/answer calls, as they are (no callbacks, nothing to cancel). */
+  get api(): RequestApi {
+    return this.#remote;
+  }
+
   /**
-   * The worker's whole API. Facades for the training, data and evaluation APIs (src/state/*) call
-   * it directly; wrap callbacks in comlink's `proxy` before passing them.
+   * The worker's whole API, raw: for tests and the browser console, which pass comlink proxies and
+   * call the cancel methods themselves. The app uses `api` and the long-call methods.
    */
   get remote(): Remote<Api> {
     return this.#remote;
+  }
+
+  /** One long call through longCall (studio-call.ts): the callback as a comlink proxy, the signal onto `call`'s cancel. */
+  #long<T, Event>(call: LongCall, options: CallOptions<Event>, start: (onEvent: ((event: Event) => void) | undefined) => Promise<T>): Promise<T> {
+    const cancelName = CANCEL_OF[call];
+    const cancel = cancelName ? (this.#remote[cancelName] as () => Promise<boolean>) : null;
+    return longCall(start, cancel, options, proxy);
   }
 
   init(options: { backend?: BackendName | 'auto' } = {}): Promise<BackendReport> {
@@ -46,9 +164,9 @@ export class StudioClient {
   }
 
   /** The file buffers are transferred: they are empty on this side afterwards. */
-  importModel(files: ModelFileBytes[], name?: string, onProgress?: (progress: ImportProgress) => void): Promise<ModelSummary> {
+  importModel(files: ModelFileBytes[], name?: string, options: Omit<CallOptions<ImportProgress>, 'signal'> = {}): Promise<ModelSummary> {
     const buffers = files.map((f) => f.bytes);
-    return this.#remote.importModel(transfer(files, buffers), name, onProgress ? proxy(onProgress) : undefined);
+    return this.#long('importModel', options, (onEvent) => this.#remote.importModel(transfer(files, buffers), name, onEvent));
   }
 
   listModels(): Promise<ModelSummary[]> {
@@ -79,16 +197,68 @@ export class StudioClient {
     return this.#remote.logits(inputIds, attentionMask);
   }
 
-  generate(prompt: GeneratePrompt, settings: GenerateSettings, onToken?: (event: TokenEvent) => void): Promise<GenerationResult> {
-    return this.#remote.generate(prompt, settings, onToken ? proxy(onToken) : undefined);
+  /** `options` may also be the token callback alone (the form tests and the Playground use). */
+  generate(prompt: GeneratePrompt, settings: GenerateSettings, options: CallOptions<TokenEvent> | ((event: TokenEvent) => void) = {}): Promise<GenerationResult> {
+    const call = typeof options === 'function' ? { onProgress: options } : options;
+    return this.#long('generate', call, (onEvent) => this.#remote.generate(prompt, settings, onEvent));
   }
 
+  /** What a generate() signal maps onto; kept for the Playground and tests until they pass a signal. */
   cancelGeneration(): Promise<boolean> {
     return this.#remote.cancelGeneration();
   }
 
   memory(): ReturnType<Remote<Api>['memory']> {
     return this.#remote.memory();
+  }
+
+  // ---- datasets ------------------------------------------------------------------------------------
+
+  /** A File crosses as a handle: the worker streams it, so neither side holds the whole file. */
+  importDataset(file: Parameters<Api['importDataset']>[0], request: DatasetImportRequest, options: CallOptions<DatasetImportProgress> = {}): Promise<DatasetImportOutcome> {
+    return this.#long<DatasetImportOutcome, DatasetImportProgress>('importDataset', options, (onEvent) => this.#remote.importDataset(file, request, onEvent));
+  }
+
+  importHubDataset(request: HubImportRequest, options: CallOptions<DatasetImportProgress> = {}): Promise<DatasetImportOutcome> {
+    return this.#long<DatasetImportOutcome, DatasetImportProgress>('importHubDataset', options, (onEvent) => this.#remote.importHubDataset(request, onEvent));
+  }
+
+  runSelfInstruct(opts: SelfInstructRunOptions, options: CallOptions<SelfInstructProgress> = {}): Promise<SelfInstructRun> {
+    return this.#long('runSelfInstruct', options, (onEvent) => this.#remote.runSelfInstruct(opts, onEvent));
+  }
+
+  // ---- the Start and Pretrain views ------------------------------------------------------------------
+
+  builtInSetup(opts: { modelUrl?: string; load?: boolean }, options: Omit<CallOptions<BuiltInProgress>, 'signal'> = {}): Promise<BuiltInStatus> {
+    return this.#long('builtInSetup', options, (onEvent) => this.#remote.builtInSetup(opts, onEvent));
+  }
+
+  experimentRun(opts: Parameters<Api['experimentRun']>[0], options: CallOptions<ExperimentProgress> = {}): Promise<ExperimentOutcome> {
+    return this.#long<ExperimentOutcome, ExperimentProgress>('experimentRun', options, (onEvent) => this.#remote.experimentRun(opts, onEvent));
+  }
+
+  /** Pausing is not cancelling (it checkpoints first): that one is `api.pretrainPause()`. */
+  pretrainStart(opts: PretrainStartOptions, options: CallOptions<PretrainWorkerEvent> = {}): Promise<PretrainRunSummary> {
+    return this.#long('pretrainStart', options, (onEvent) => this.#remote.pretrainStart(opts, onEvent));
+  }
+
+  pretrainResume(runId: string, options: CallOptions<PretrainWorkerEvent> = {}): Promise<PretrainRunSummary> {
+    return this.#long('pretrainResume', options, (onEvent) => this.#remote.pretrainResume(runId, onEvent));
+  }
+
+  // ---- training and evaluation ------------------------------------------------------------------------
+
+  /** Pausing (checkpoint, then stop) stays `api.pauseTraining()`. */
+  startTraining(spec: TrainSpec, options: CallOptions<TrainEvent> = {}): Promise<RunSummary> {
+    return this.#long('startTraining', options, (onEvent) => this.#remote.startTraining(spec, onEvent ?? proxy(() => {})));
+  }
+
+  resumeTraining(runId: string, options: CallOptions<TrainEvent> = {}): Promise<RunSummary> {
+    return this.#long('resumeTraining', options, (onEvent) => this.#remote.resumeTraining(runId, onEvent ?? proxy(() => {})));
+  }
+
+  evalRun(spec: EvalSpec, options: CallOptions<EvalEvent> = {}): Promise<EvalOutcome> {
+    return this.#long('evalRun', options, (onEvent) => this.#remote.evalRun(spec, onEvent));
   }
 
   terminate(): void {

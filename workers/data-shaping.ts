@@ -1,35 +1,33 @@
 // The studio worker's data-shaping API (spread into the worker's api object in studio.worker.ts):
 // template previews, mixtures, staged plans and augmentation of stored datasets. The logic lives in
-// src/core/data/shaping*.ts, which Node tests exercise; this file only supplies the database and the
+// src/core/data/shaping/, which Node tests exercise; this file only supplies the database and the
 // loaded model's chat template.
 import {
+  augmentDataset,
   mixDatasets,
   planDatasets,
   previewMix,
   previewPlan,
+  previewTemplates,
+  templateCatalogue,
+  type AugmentSpec,
+  type ChatRenderer,
   type MixPreview,
   type MixSpec,
   type MixtureSpec,
   type PlanPreview,
   type PlanSpec,
   type ShapeRecipe,
-} from '../src/core/data/shaping';
-import { augmentDataset, type AugmentSpec } from '../src/core/data/shaping-augment';
-import {
-  previewTemplates,
-  templateCatalogue,
-  type ChatRenderer,
   type TemplatePreview,
   type TemplatePreviewRequest,
   type TemplateSetSummary,
   type TemplateSummary,
-} from '../src/core/data/shaping-preview';
+} from '../src/core/data/shaping';
 import type { DatasetRecord } from '../src/core/store';
 import { db, requireModel } from './context';
 
 export type { AugmentSpec, MixPreview, MixSpec, MixtureSpec, PlanPreview, PlanSpec, ShapeRecipe, TemplatePreview, TemplatePreviewRequest, TemplateSetSummary, TemplateSummary };
-export type { MixRuleSpec, MixSourceSpec, PlannedStagePreview, PlanStageSpec, SourceShare } from '../src/core/data/shaping';
-export type { PreviewMode, TemplatePreviewSample } from '../src/core/data/shaping-preview';
+export type { MixRuleSpec, MixSourceSpec, PlannedStagePreview, PlanStageSpec, PreviewMode, SourceShare, TemplatePreviewSample } from '../src/core/data/shaping';
 
 /** The loaded model's chat template; asked for only when a preview wants chat rendering. */
 function chatRenderer(): ChatRenderer {

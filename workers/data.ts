@@ -1,6 +1,6 @@
 // The studio worker's data API (spread into the worker's api object in studio.worker.ts): dataset
 // import with progress and cancel, browsing, editing and export. Logic lives in src/core/data
-// (library*.ts), which Node tests exercise; this file only holds the worker's state (the running
+// (library/), which Node tests exercise; this file only holds the worker's state (the running
 // import's AbortController) and releases comlink callback proxies.
 import { listDatasets as listStoredDatasets, type DatasetRecord, type ExamplePatch, type ExampleRecord } from '../src/core/store';
 import {
@@ -22,10 +22,10 @@ import {
   type DatasetImportOptions,
   type DatasetImportOutcome,
   type ImportProgress,
-} from '../src/core/data/library-import';
-import { splitDataset as splitStored, type DatasetSplitRequest, type DatasetSplitResult } from '../src/core/data/library-split';
-import { findDatasetDuplicates, type DatasetDuplicates } from '../src/core/data/library-dedup';
-import { storedDatasetStats, type StoredDatasetStats } from '../src/core/data/library-stats';
+} from '../src/core/data/library/import';
+import { splitDataset as splitStored, type DatasetSplitRequest, type DatasetSplitResult } from '../src/core/data/library/split';
+import { findDatasetDuplicates, type DatasetDuplicates } from '../src/core/data/library/dedup';
+import { storedDatasetStats, type StoredDatasetStats } from '../src/core/data/library/stats';
 import type { ExportShape } from '../src/core/data/export';
 import { currentModel, db, releaseCallback } from './context';
 

@@ -1,8 +1,8 @@
 // The studio worker's pretraining, built-in setup and FLAN experiment API (spread into the worker's api
-// object in studio.worker.ts). Thin: the loop, the runs, the collection and the stored reports live in
-// src/core/pretrain/*; this file holds the one active pretraining run and the one running experiment
-// (their AbortControllers), fetches the built-in model from the app's own origin, and releases
-// comlink callback proxies.
+// object in studio.worker.ts). Thin: the pretraining loop and runs live in src/core/pretrain/*, the
+// FLAN presets, the built-in collection and the stored reports in src/core/experiment/*; this file
+// holds the one active pretraining run and the one running experiment (their AbortControllers),
+// fetches the built-in model from the app's own origin, and releases comlink callback proxies.
 import { loadCheckpoint, type ModelFiles } from '../src/core/model/checkpoint';
 import { runFlanExperiment, type FlanReport } from '../src/core/experiment/flan';
 import type { PretrainEvent, PretrainManifest } from '../src/core/pretrain/loop';
@@ -17,23 +17,10 @@ import {
   type PretrainStartOptions,
 } from '../src/core/pretrain/session';
 import { PRETRAIN_METHOD } from '../src/core/pretrain/store-storage';
-import {
-  BUILT_IN_MODEL_ID,
-  BUILT_IN_SOURCE_PREFIX,
-  builtInCollectionInfo,
-  ensureBuiltInCollection,
-  type CollectionInfo,
-} from '../src/core/pretrain/built-in';
-import {
-  flanConfig,
-  getFlanExperiment,
-  listFlanExperiments,
-  progressTracker,
-  saveFlanExperiment,
-  type ExperimentProgress,
-  type FlanPreset,
-  type StoredExperiment,
-} from '../src/core/pretrain/flan-runs';
+import { BUILT_IN_MODEL_ID, BUILT_IN_SOURCE_PREFIX } from '../src/core/pretrain/built-in';
+import { builtInCollectionInfo, ensureBuiltInCollection, type CollectionInfo } from '../src/core/experiment/collection';
+import { flanConfig, progressTracker, type ExperimentProgress, type FlanPreset } from '../src/core/experiment/presets';
+import { getFlanExperiment, listFlanExperiments, saveFlanExperiment, type StoredExperiment } from '../src/core/experiment/runs';
 import { deleteRun, getModel, getModelFiles, getRun, saveModel } from '../src/core/store';
 import { currentModel, db, onModelChange, releaseCallback, requireBackend, requireModel } from './context';
 import { loadStoredModel } from './models';

@@ -4,7 +4,8 @@
 import { writeFileSync } from 'node:fs';
 import { Decoder } from '../../src/core/model/decoder';
 import { loadCheckpoint } from '../../src/core/model/checkpoint';
-import { FLAN_FULL, FLAN_QUICK, runFlanExperiment, type FlanReport } from '../../src/core/experiment/flan';
+import { runFlanExperiment, type FlanReport } from '../../src/core/experiment/flan';
+import { flanConfig } from '../../src/core/experiment/presets';
 import { UsageError, intFlag, required, type ParsedArgs } from '../args';
 import { readModelDir } from '../read-model-dir';
 
@@ -13,7 +14,7 @@ export async function experimentCommand(args: ParsedArgs): Promise<unknown> {
   if (name !== 'flan') throw new UsageError(`experiment: the only experiment is "flan", got ${JSON.stringify(name ?? '')}`);
   const out = required(args, 'out');
   const modelDir = args.flags.get('model') ?? 'public/models/hone-tiny';
-  const config = { ...(args.switches.has('quick') ? FLAN_QUICK : FLAN_FULL) };
+  const config = { ...flanConfig(args.switches.has('quick') ? 'quick' : 'full') };
   const heldOut = args.flags.get('held-out');
   if (heldOut) config.heldOut = heldOut.split(',').map((s) => s.trim());
   // overrides for trying settings out; the report records the config it ran with

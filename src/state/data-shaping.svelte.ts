@@ -1,6 +1,7 @@
 // The data studio's shaping panel: the template preview, the mixing form with its rates previewed
-// before anything is drawn, and augmentation. Every call goes to the worker's data-shaping API; a
-// dataset it creates is listed and selected in the Data view (DataState), which owns the list.
+// before anything is drawn, and augmentation. Every call goes to the worker's data-shaping API through
+// the studio client; a dataset it creates is listed and selected in the Data view (DataState), which
+// owns the list.
 import type {
   AugmentSpec,
   MixPreview,
@@ -11,7 +12,7 @@ import type {
   TemplatePreviewRequest,
   TemplateSetSummary,
   TemplateSummary,
-} from '../../workers/data-shaping';
+} from '../studio-client';
 import { FLAN_CAP } from '../core/data/mix';
 import type { Split } from '../core/data/record';
 import { DataState, type DatasetRecord } from './data.svelte';
@@ -121,8 +122,8 @@ export class ShapingState {
 
   static readonly for = onePerStudio((studio) => new ShapingState(studio));
 
-  get #remote() {
-    return this.#studio.client.remote;
+  get #remote(): Studio['client']['api'] {
+    return this.#studio.client.api;
   }
 
   get datasets(): DatasetRecord[] {

@@ -1,7 +1,7 @@
 // The Data view's state: stored datasets, the running import (progress, cancel, CSV column mapping),
 // the selected dataset's filtered examples (fetched a page at a time for the virtualized list), the
-// example being edited, and the last error. Every call goes to the worker's data API.
-import { proxy } from 'comlink';
+// example being edited, and the last error. Every call goes to the worker's data API through the
+// studio client; cancelling an import aborts its signal.
 import type {
   CsvPreview,
   DatasetDuplicates,
@@ -11,7 +11,7 @@ import type {
   ExampleRecord,
   DatasetImportProgress as ImportProgress,
   StoredDatasetStats,
-} from '../../workers/data';
+} from '../studio-client';
 import type { ColumnMapping, TextFormatName } from '../core/data/importers/types';
 import type { ImportError } from '../core/data/record';
 import { errorMessage, onePerStudio, type Studio } from './studio.svelte';
@@ -29,6 +29,7 @@ export const FORMAT_CHOICES: { value: FormatChoice; label: string }[] = [
   { value: 'sharegpt', label: 'ShareGPT (conversations)' },
   { value: 'messages', label: 'OpenAI chat (messages)' },
   { value: 'sni', label: 'Super-NaturalInstructions task' },
+  { value: 'trl', label: 'TRL (prompt / completion, text, messages)' },
   { value: 'csv', label: 'CSV / TSV (map the columns)' },
   { value: 'text', label: 'Plain text (pretraining paragraphs)' },
   { value: 'hone', label: 'Hone records' },
@@ -84,6 +85,8 @@ export class DataState {
   /** bumped whenever the query changes, so pages of an older query that arrive late are dropped */
   #generation = 0;
   readonly #requested = new Set<string>();
+  /** aborted by cancelImport(): stops the running import */
+  #import: AbortController | null = null;
 
   constructor(studio: Studio) {
     this.#studio = studio;
@@ -92,8 +95,8 @@ export class DataState {
   /** One state per studio, so an import keeps reporting while another view is shown. */
   static readonly for = onePerStudio((studio) => new DataState(studio));
 
-  get #remote() {
-    return this.#studio.client.remote;
+  get #remote(): Studio['client']['api'] {
+    return this.#studio.client.api;
   }
 
   async refresh(): Promise<void> {
@@ -144,19 +147,21 @@ export class DataState {
   async #run(file: File, mapping: ColumnMapping | undefined): Promise<void> {
     this.importing = true;
     this.progress = { stage: 'reading', done: 0, total: file.size };
+    const controller = (this.#import = new AbortController());
     try {
       const format = mapping ? 'csv' : this.format;
       const name = this.importName.trim() || undefined;
       // The File itself goes to the worker, which streams it: neither side holds the whole file.
-      const outcome = await this.#remote.importDataset(
+      const outcome = await this.#studio.client.importDataset(
         { name: file.name, bytes: file },
         { format, name, mapping },
-        proxy((p: ImportProgress) => (this.progress = p)),
+        { onProgress: (p: ImportProgress) => (this.progress = p), signal: controller.signal },
       );
       await this.#finish(outcome, file.name);
     } catch (err) {
       this.error = `Importing ${file.name} failed: ${errorMessage(err)}`;
     } finally {
+      this.#import = null;
       this.importing = false;
       this.progress = null;
     }
@@ -172,13 +177,18 @@ export class DataState {
     }
     this.importing = true;
     this.progress = { stage: 'reading', done: 0, total: 0 };
+    const controller = (this.#import = new AbortController());
     try {
       const name = this.importName.trim() || undefined;
-      const outcome = await this.#remote.importHubDataset({ ...request, dataset: request.dataset.trim(), name }, proxy((p: ImportProgress) => (this.progress = p)));
+      const outcome = await this.#studio.client.importHubDataset(
+        { ...request, dataset: request.dataset.trim(), name },
+        { onProgress: (p: ImportProgress) => (this.progress = p), signal: controller.signal },
+      );
       await this.#finish(outcome, request.dataset);
     } catch (err) {
       this.error = `Importing ${request.dataset} failed: ${errorMessage(err)}`;
     } finally {
+      this.#import = null;
       this.importing = false;
       this.progress = null;
     }
@@ -200,8 +210,9 @@ export class DataState {
     }
   }
 
-  async cancelImport(): Promise<void> {
-    await this.#remote.cancelDatasetImport();
+  /** Stops the running import; nothing of it is stored (the import ends as 'cancelled'). */
+  cancelImport(): void {
+    this.#import?.abort();
   }
 
   clearMessages(): void {

@@ -2,9 +2,8 @@
 // "three steps" — look at the data, tune (the quick FLAN experiment, with progress and cancel), compare
 // (the stored report). `?experiment=micro` runs a seconds-long preset instead of the quick one: for
 // tests on the micro stand-in model, not for reading numbers.
-import { proxy } from 'comlink';
 import { errorMessage, onePerStudio, type Studio } from './studio.svelte';
-import type { BuiltInProgress, BuiltInStatus, CollectionInfo, ExperimentProgress, FlanPreset, StoredExperiment } from '../../workers/experiment';
+import type { BuiltInProgress, BuiltInStatus, CollectionInfo, ExperimentProgress, FlanPreset, StoredExperiment } from '../studio-client';
 
 export type { BuiltInStatus, CollectionInfo, ExperimentProgress, FlanPreset, StoredExperiment };
 export type HomeStep = 1 | 2 | 3;
@@ -35,6 +34,8 @@ export class HomeState {
 
   readonly #studio: Studio;
   #setupStarted = false;
+  /** aborted by cancel(): stops the running experiment */
+  #experiment: AbortController | null = null;
 
   constructor(studio: Studio) {
     this.#studio = studio;
@@ -44,8 +45,8 @@ export class HomeState {
 
   static readonly for = onePerStudio((studio) => new HomeState(studio));
 
-  get #api(): Studio['client']['remote'] {
-    return this.#studio.client.remote;
+  get #client(): Studio['client'] {
+    return this.#studio.client;
   }
 
   get modelReady(): boolean {
@@ -60,9 +61,9 @@ export class HomeState {
     this.setupStage = 'Starting…';
     try {
       const modelUrl = new URL('models/hone-tiny/', document.baseURI).href;
-      this.setup = await this.#api.builtInSetup({ modelUrl }, proxy((p: BuiltInProgress) => (this.setupStage = SETUP_TEXT[p.stage])));
-      this.collection = await this.#api.builtInCollection();
-      const stored = await this.#api.experimentReports();
+      this.setup = await this.#client.builtInSetup({ modelUrl }, { onProgress: (p: BuiltInProgress) => (this.setupStage = SETUP_TEXT[p.stage]) });
+      this.collection = await this.#client.api.builtInCollection();
+      const stored = await this.#client.api.experimentReports();
       this.experiment = stored[0] ?? null;
     } catch (err) {
       this.setupError = `Setting up the built-in model and collection failed: ${errorMessage(err)}`;
@@ -80,10 +81,11 @@ export class HomeState {
     this.error = null;
     this.notice = null;
     this.progress = null;
+    const controller = (this.#experiment = new AbortController());
     try {
-      const outcome = await this.#api.experimentRun(
+      const outcome = await this.#client.experimentRun(
         { quick: this.preset !== 'full', preset: this.preset, modelId: setup.model.summary.id },
-        proxy((p: ExperimentProgress) => (this.progress = p)),
+        { onProgress: (p: ExperimentProgress) => (this.progress = p), signal: controller.signal },
       );
       if (outcome.status === 'completed') {
         this.experiment = outcome.experiment;
@@ -94,14 +96,16 @@ export class HomeState {
     } catch (err) {
       this.error = `The experiment failed: ${errorMessage(err)}`;
     } finally {
+      this.#experiment = null;
       this.running = false;
       this.cancelling = false;
     }
   }
 
-  async cancel(): Promise<void> {
-    if (!this.running) return;
+  /** Stops the running experiment at its next step or token; the run then ends as 'cancelled'. */
+  cancel(): void {
+    if (!this.running || !this.#experiment) return;
     this.cancelling = true;
-    if (!(await this.#api.experimentCancel())) this.cancelling = false;
+    this.#experiment.abort();
   }
 }

@@ -45,7 +45,7 @@ export class ModelsState {
         bytes.push({ name: file.webkitRelativePath || file.name, bytes: await file.arrayBuffer() });
       }
       const stageText = { validating: 'Checking the files…', saving: 'Saving to browser storage…', loading: 'Loading the model…' };
-      const summary = await this.#studio.client.importModel(bytes, name, (p) => (this.busy = stageText[p.stage]));
+      const summary = await this.#studio.client.importModel(bytes, name, { onProgress: (p) => (this.busy = stageText[p.stage]) });
       this.current = summary;
       this.models = await this.#studio.client.listModels();
     } catch (err) {

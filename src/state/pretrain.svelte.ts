@@ -1,10 +1,10 @@
 // The Pretrain view's state: the spec (hone-tiny's, or a micro one with `?pretrain=micro` for tests and
 // quick looks), the run being watched with its live loss points, speed and ETA, the stored runs, and the
-// last error. Every call goes to the worker's experiment API; callbacks cross as comlink proxies.
-import { proxy } from 'comlink';
+// last error. Every call goes to the worker's experiment API through the studio client; Cancel aborts
+// the watched run's signal.
 import { errorMessage, onePerStudio, type Studio } from './studio.svelte';
 import { HONE_MICRO } from '../core/pretrain/micro';
-import type { PretrainDefaults, PretrainRunSummary, PretrainSpec, PretrainStartOptions, PretrainWorkerEvent } from '../../workers/experiment';
+import type { PretrainDefaults, PretrainRunSummary, PretrainSpec, PretrainStartOptions, PretrainWorkerEvent } from '../studio-client';
 
 export type { PretrainDefaults, PretrainRunSummary, PretrainSpec, PretrainWorkerEvent };
 export type PretrainProgress = Extract<PretrainWorkerEvent, { kind: 'progress' }>;
@@ -39,6 +39,8 @@ export class PretrainState {
   readonly #studio: Studio;
   #pending: LossPoint[] = [];
   #flush: ReturnType<typeof setTimeout> | null = null;
+  /** aborted by cancel(): stops the run being watched */
+  #run: AbortController | null = null;
 
   constructor(studio: Studio) {
     this.#studio = studio;
@@ -48,8 +50,12 @@ export class PretrainState {
   /** One state per studio, so a run keeps streaming into it while another view is open. */
   static readonly for = onePerStudio((studio) => new PretrainState(studio));
 
-  get #api(): Studio['client']['remote'] {
-    return this.#studio.client.remote;
+  get #client(): Studio['client'] {
+    return this.#studio.client;
+  }
+
+  get #api(): Studio['client']['api'] {
+    return this.#studio.client.api;
   }
 
   /** The spec a Start uses. */
@@ -77,14 +83,14 @@ export class PretrainState {
     if (this.phase !== 'idle') return;
     const opts: PretrainStartOptions = this.micro ? MICRO_PRETRAIN : {};
     this.#begin(null);
-    await this.#watch(() => this.#api.pretrainStart(opts, proxy(this.#onEvent)));
+    await this.#watch((signal) => this.#client.pretrainStart(opts, { onProgress: this.#onEvent, signal }));
   }
 
   async resume(runId: string): Promise<void> {
     if (this.phase !== 'idle') return;
     const run = this.runs.find((r) => r.id === runId) ?? null;
     this.#begin(run);
-    await this.#watch(() => this.#api.pretrainResume(runId, proxy(this.#onEvent)));
+    await this.#watch((signal) => this.#client.pretrainResume(runId, { onProgress: this.#onEvent, signal }));
   }
 
   async pause(): Promise<void> {
@@ -93,11 +99,12 @@ export class PretrainState {
     if (!(await this.#api.pretrainPause())) this.phase = 'running';
   }
 
-  async cancel(): Promise<void> {
+  /** Stops before the next update without a new checkpoint (also a run still starting, once it runs). */
+  cancel(): void {
     if (this.phase !== 'running' && this.phase !== 'pausing' && this.phase !== 'starting') return;
-    const before = this.phase;
+    if (!this.#run) return;
     this.phase = 'cancelling';
-    if (!(await this.#api.pretrainCancel())) this.phase = before;
+    this.#run.abort();
   }
 
   show(runId: string): void {
@@ -134,9 +141,10 @@ export class PretrainState {
     this.phase = 'starting';
   }
 
-  async #watch(call: () => Promise<PretrainRunSummary>): Promise<void> {
+  async #watch(call: (signal: AbortSignal) => Promise<PretrainRunSummary>): Promise<void> {
+    const controller = (this.#run = new AbortController());
     try {
-      const summary = await call();
+      const summary = await call(controller.signal);
       this.#flushNow();
       this.run = summary;
       this.points = pointsOf(summary); // the stored lines: what a reload will show
@@ -144,6 +152,7 @@ export class PretrainState {
       this.#flushNow();
       this.error = `Pretraining stopped with an error: ${errorMessage(err)}`;
     } finally {
+      this.#run = null;
       this.phase = 'idle';
       this.stage = null;
       this.runs = await this.#api.pretrainRuns().catch(() => this.runs);

@@ -5,9 +5,9 @@ import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDataset, getDataset, getExamples, openHoneDb, type ExampleInput, type HoneDb } from '../../src/core/store';
 import { datasetFacets, editExample, exportDataset, queryExamples, removeDataset, removeExample } from '../../src/core/data/library';
-import { splitDataset } from '../../src/core/data/library-split';
-import { findDatasetDuplicates } from '../../src/core/data/library-dedup';
-import { storedDatasetStats } from '../../src/core/data/library-stats';
+import { splitDataset } from '../../src/core/data/library/split';
+import { findDatasetDuplicates } from '../../src/core/data/library/dedup';
+import { storedDatasetStats } from '../../src/core/data/library/stats';
 import { importText } from '../../src/core/data/import';
 
 const opened: HoneDb[] = [];

@@ -10,8 +10,8 @@ import { createDataset, getExamples, openHoneDb, saveModel, type ExampleInput, t
 import { MixSampler, PlanSampler } from '../../src/core/data/mix';
 import { invertRecords, paraphraseRecords } from '../../src/core/data/augment';
 import { mixDatasets, planDatasets, previewMix, previewPlan, recipeOf, ShapeError, type MixRecipe, type MixSpec, type PlanRecipe, type PlanSpec } from '../../src/core/data/shaping';
-import { augmentDataset } from '../../src/core/data/shaping-augment';
-import { previewTemplates, type ChatRenderer } from '../../src/core/data/shaping-preview';
+import { augmentDataset } from '../../src/core/data/shaping/augment';
+import { previewTemplates, type ChatRenderer } from '../../src/core/data/shaping/preview';
 import { HoneTokenizer } from '../../src/core/tokenizer/tokenizer';
 import { dumpAll } from './store-helpers';
 

@@ -28,7 +28,7 @@ import {
   previewCsvColumns,
   type DatasetImportOutcome,
   type ImportProgress,
-} from '../../src/core/data/library-import';
+} from '../../src/core/data/library/import';
 import { dumpAll } from './store-helpers';
 
 const encode = (text: string) => new TextEncoder().encode(text);
@@ -143,10 +143,10 @@ describe('bad files store nothing and say where', () => {
   });
 
   it('JSON in no known shape, auto-detected', async () => {
-    const outcome = await expectRejected('odd.jsonl', encode(jsonl([{ prompt: 'a', completion: 'b' }])), [
+    const outcome = await expectRejected('odd.jsonl', encode(jsonl([{ question: 'a', answer: 'b' }])), [
       {
         message:
-          'cannot tell which dataset format this JSON is: the first record has the keys "prompt", "completion"; Hone reads alpaca (instruction/input/output), dolly (instruction/context/response), sharegpt (conversations), messages (messages), sni (Definition/Instances) and hone records; choose the format explicitly',
+          'cannot tell which dataset format this JSON is: the first record has the keys "question", "answer"; Hone reads alpaca (instruction/input/output), dolly (instruction/context/response), sharegpt (conversations), messages (messages), sni (Definition/Instances), trl (prompt/completion, text) and hone records; choose the format explicitly',
       },
     ]);
     expect(outcome?.status === 'invalid' && outcome.format).toBe('unknown');

@@ -47,7 +47,7 @@ export interface DatasetRecord {
   /** kept in step with the examples by every write: total, train, validation, test, unsplit */
   counts: Record<string, number>;
   /** how a derived dataset was made (a mixture, a staged plan, augmentation), so it can be read back
-   *  and remade; absent for imports. Typed by its maker (src/core/data/shaping.ts). */
+   *  and remade; absent for imports. Typed by its maker (src/core/data/shaping/specs.ts). */
   recipe?: { kind: string } & Record<string, unknown>;
 }
 
@@ -68,9 +68,16 @@ export interface ExampleRecord {
   source?: string;
   tags?: string[];
   /** wrong answers with, optionally, why they are wrong (SNI Negative Examples); same shape as InstructionRecord's */
-  negatives?: { output: string; explanation?: string }[];
+  negatives?: { input?: string; output: string; explanation?: string }[];
   /** every acceptable output, `output` first (SNI instances list several) */
   outputs?: string[];
+  // Optional fields added with record kinds (InstructionRecord in src/core/data/record.ts documents
+  // them); older stored examples simply lack them, so no migration is needed.
+  kind?: 'instruction' | 'text' | 'conversation' | 'prompt-completion' | 'sni';
+  promptTurns?: number;
+  positives?: { input: string; output: string; explanation?: string }[];
+  templateId?: string;
+  shots?: number;
 }
 
 export type RunStatus = 'pending' | 'running' | 'paused' | 'completed' | 'failed' | 'cancelled';
@@ -80,6 +87,8 @@ export interface RunMetric {
   loss?: number;
   valLoss?: number;
   lr?: number;
+  /** staged plans: the stage (1-based) the update trained on */
+  stage?: number;
 }
 
 export interface RunRecord {

@@ -1,9 +1,9 @@
-// The FLAN experiment as the studio runs it (src/core/experiment/flan.ts does the work): the presets
-// the guided path offers, progress as a share of all training steps, and finished reports kept in the
-// evaluations store (tagged, so the Evaluate view's list leaves them out) to survive a reload.
-import { FLAN_FULL, FLAN_QUICK, type FlanConfig, type FlanProgress, type FlanReport } from '../experiment/flan';
-import { getEvaluation, listEvaluations, saveEvaluation, type EvaluationRecord, type HoneDb } from '../store';
+// The FLAN experiment's presets as the studio and the CLI pick them (flan.ts defines quick and full
+// and does the work), and its progress as a share of all the experiment's training steps.
+import { FLAN_FULL, FLAN_QUICK, type FlanConfig, type FlanProgress } from './flan';
 import { CLUSTERS } from '../world/tasks';
+
+export { FLAN_FULL, FLAN_QUICK };
 
 export type FlanPreset = 'quick' | 'full' | 'micro';
 
@@ -74,49 +74,4 @@ export function progressTracker(config: FlanConfig, now: () => number = () => pe
       etaSeconds: stepsDone > 0 ? (elapsedSeconds / stepsDone) * (stepsTotal - stepsDone) : null,
     };
   };
-}
-
-export const FLAN_REPORT_KIND = 'flan-experiment';
-
-export interface StoredExperiment {
-  id: string;
-  preset: FlanPreset;
-  model: { id: string; name: string };
-  createdAt: number;
-  report: FlanReport;
-}
-
-/** What is stored in an evaluation record's `report`. */
-interface StoredReport {
-  kind: typeof FLAN_REPORT_KIND;
-  version: 1;
-  preset: FlanPreset;
-  model: { id: string; name: string };
-  report: FlanReport;
-}
-
-function isFlanRecord(record: EvaluationRecord): boolean {
-  const r = record.report as Partial<StoredReport> | undefined;
-  return r?.kind === FLAN_REPORT_KIND && r.version === 1 && typeof r.report === 'object';
-}
-
-function toStored(record: EvaluationRecord): StoredExperiment {
-  const r = record.report as StoredReport;
-  return { id: record.id, preset: r.preset, model: r.model, createdAt: record.createdAt, report: r.report };
-}
-
-export async function saveFlanExperiment(db: HoneDb, preset: FlanPreset, model: { id: string; name: string }, report: FlanReport): Promise<StoredExperiment> {
-  const stored: StoredReport = { kind: FLAN_REPORT_KIND, version: 1, preset, model: { ...model }, report };
-  return toStored(await saveEvaluation(db, { modelId: model.id, report: stored }));
-}
-
-/** Stored FLAN experiments, newest first. */
-export async function listFlanExperiments(db: HoneDb): Promise<StoredExperiment[]> {
-  return (await listEvaluations(db)).filter(isFlanRecord).map(toStored);
-}
-
-export async function getFlanExperiment(db: HoneDb, id: string): Promise<StoredExperiment> {
-  const record = await getEvaluation(db, id);
-  if (!record || !isFlanRecord(record)) throw new Error(`FLAN experiment "${id}" is not stored in this browser; it may have been deleted.`);
-  return toStored(record);
 }

@@ -1,10 +1,10 @@
-// Augmenting a stored dataset into a new one (the store side of augment.ts): inverted records
+// Augmenting a stored dataset into a new one (the store side of ../augment.ts): inverted records
 // (answer → question) and template paraphrases, optionally after the originals, written by one
 // createDataset transaction with an AugmentRecipe on the dataset record. New records keep their
-// source's split, cluster and tags plus "inverted" or "paraphrase:<template id>" (augment.ts).
-import { createDataset, getDataset, getExamples, type DatasetRecord, type ExampleInput, type HoneDb } from '../store';
-import { invertRecords, paraphraseRecords } from './augment';
-import { checkName, checkSeed, checkWhole, recordFields, ShapeError } from './shaping';
+// source's split, cluster and tags plus "inverted" or "paraphrase:<template id>" (../augment.ts).
+import { createDataset, getDataset, getExamples, type DatasetRecord, type ExampleInput, type HoneDb } from '../../store';
+import { invertRecords, paraphraseRecords } from '../augment';
+import { checkName, checkSeed, checkWhole, fail, recordFields } from './common';
 
 export interface AugmentSpec {
   /** add the turned-around record (answer → question) of every record that has one */
@@ -29,7 +29,7 @@ export interface AugmentRecipe {
 export const MAX_PARAPHRASES = 10;
 
 /**
- * A new dataset with the inverted and/or paraphrased records of `datasetId` (augment.ts), in that
+ * A new dataset with the inverted and/or paraphrased records of `datasetId` (../augment.ts), in that
  * order, after the originals when `includeOriginals`. Refuses when nothing would be added.
  */
 export async function augmentDataset(db: HoneDb, datasetId: string, spec: AugmentSpec): Promise<DatasetRecord> {
@@ -71,8 +71,4 @@ export async function augmentDataset(db: HoneDb, datasetId: string, spec: Augmen
   const made = [spec.invert ? 'inverted' : '', spec.paraphrase > 0 ? `${spec.paraphrase} paraphrase${spec.paraphrase > 1 ? 's' : ''} per record` : ''].filter(Boolean).join(' + ');
   const name = spec.name?.trim() || `${dataset.name} (augmented)`;
   return createDataset(db, { name, source: `augmented from “${dataset.name}”: ${made}`, recipe: { ...recipe } }, examples);
-}
-
-function fail(message: string): never {
-  throw new ShapeError(message);
 }

@@ -1,9 +1,9 @@
-// Splitting a stored dataset: assignSplits (split.ts) decides, then one transaction writes every
+// Splitting a stored dataset: assignSplits (../split.ts) decides, then one transaction writes every
 // example's new split and the dataset's recounted counts, so a split is applied whole or not at all.
-import { getDataset, StoreNotFoundError, tallyExamples, type DatasetRecord, type HoneDb, type Split } from '../store';
-import { prefixRange, writeTransaction } from '../store/transaction';
-import { examplesChanged, scanExamples } from './library';
-import { assignSplits, type SplitFractions } from './split';
+import { getDataset, StoreNotFoundError, tallyExamples, type DatasetRecord, type HoneDb, type Split } from '../../store';
+import { prefixRange, writeTransaction } from '../../store/transaction';
+import { examplesChanged, scanExamples } from './examples';
+import { assignSplits, type SplitFractions } from '../split';
 
 export interface DatasetSplitRequest extends SplitFractions {
   seed: number;

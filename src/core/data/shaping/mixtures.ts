@@ -1,13 +1,12 @@
-// Shaping stored datasets into new ones: mixtures, staged plans and augmentation. Each is written
-// as ONE new dataset by one createDataset transaction (all or nothing) and carries a `recipe` on its
-// dataset record saying how it was made, so it can be read back and made again.
+// Mixtures and staged plans of stored datasets, each written as ONE new dataset by one createDataset
+// transaction (all or nothing) with a recipe on its dataset record saying how it was made, so it can
+// be read back and made again (specs.ts has the specs, previews and recipes).
 //
 //   previewMix(db, spec) → MixPreview            rates and expected counts; reads dataset records only
-//   mixDatasets(db, spec) → DatasetRecord         `total` examples drawn by MixSampler (mix.ts)
+//   mixDatasets(db, spec) → DatasetRecord         `total` examples drawn by MixSampler (../mix.ts)
 //   previewPlan(db, spec) → PlanPreview           stages with step ranges and rates after replay
 //   planDatasets(db, spec) → DatasetRecord        steps × examplesPerStep examples drawn by PlanSampler
-//   augmentDataset(db, datasetId, spec) → DatasetRecord   in shaping-augment.ts (inversion, paraphrase)
-//   previewTemplates(db, datasetId, request)             in shaping-preview.ts (the template preview)
+//
 //
 // A plan is stored as one dataset whose examples are in draw order, each tagged "stage:<n>" (1-based):
 // a trainer reading examplesPerStep examples per step in position order follows the plan's stages,
@@ -16,225 +15,33 @@
 // replaced, not stacked, when a shaped dataset is shaped again.
 // Every spec is checked, and every source dataset read, before anything is written: a bad spec
 // throws ShapeError naming the field and leaves the store exactly as it was.
-import { createDataset, getDataset, type DatasetRecord, type ExampleInput, type ExampleRecord, type HoneDb, type Split } from '../store';
-import { prefixRange } from '../store/transaction';
-import { FLAN_CAP, MixError, MixSampler, mixtureRates, PlanSampler, planStages, type Mixture, type MixingRule, type SourceRate } from './mix';
-import { SPLITS } from './record';
-import type { AugmentRecipe, AugmentSpec } from './shaping-augment';
-
-export class ShapeError extends Error {
-  override name = 'ShapeError';
-}
-
-/** Most examples one shaping call writes: a larger mixture would not fit a browser tab's memory. */
-export const MAX_SHAPED_EXAMPLES = 500_000;
-export const FROM_TAG_PREFIX = 'from:';
-export const STAGE_TAG_PREFIX = 'stage:';
-export const PRETRAINING_TAG = 'pretraining';
-
-export interface MixSourceSpec {
-  datasetId: string;
-  /** only this split of the dataset; all of its examples when absent */
-  split?: Split;
-}
-
-export type MixRuleSpec =
-  /** rate ∝ min(size, cap); cap defaults to FLAN's 3,000 (Infinity: no cap) */
-  | { kind: 'proportional'; cap?: number }
-  /** rate ∝ min(size, cap)^(1/T); no cap unless given */
-  | { kind: 'temperature'; temperature: number; cap?: number }
-  /** rate ∝ weight, one weight per source in the order of `sources` */
-  | { kind: 'weights'; weights: readonly number[] };
-
-export interface MixtureSpec {
-  sources: readonly MixSourceSpec[];
-  rule: MixRuleSpec;
-  /** plain text mixed in as a regularizer: `ratio` of all examples (0 ≤ ratio < 1) */
-  pretraining?: MixSourceSpec & { ratio: number };
-}
-
-export interface MixSpec extends MixtureSpec {
-  /** the new dataset's name */
-  name: string;
-  /** examples to draw */
-  total: number;
-  seed: number;
-}
-
-export interface PlanStageSpec extends MixtureSpec {
-  name?: string;
-  steps: number;
-  /** fraction of this stage's examples drawn from the earlier stages' mixtures (0 ≤ replay < 1) */
-  replay?: number;
-}
-
-export interface PlanSpec {
-  name: string;
-  stages: readonly PlanStageSpec[];
-  /** examples per training step (the batch size the plan is for) */
-  examplesPerStep: number;
-  seed: number;
-}
-
-/** One source's share of a mixture, for the preview and the recipe. */
-export interface SourceShare {
-  datasetId: string;
-  datasetName: string;
-  split?: Split;
-  role: 'instruction' | 'pretraining';
-  /** examples it holds (in its split) */
-  size: number;
-  rate: number;
-  /** rate × examples drawn */
-  expected: number;
-  /** examples actually drawn (recipes only) */
-  drawn?: number;
-}
-
-export interface MixPreview {
-  total: number;
-  sources: SourceShare[];
-}
-
-export interface PlannedStagePreview {
-  name: string;
-  firstStep: number;
-  steps: number;
-  examples: number;
-  replay: number;
-  sources: SourceShare[];
-}
-
-export interface PlanPreview {
-  totalSteps: number;
-  total: number;
-  stages: PlannedStagePreview[];
-}
-
-export interface MixRecipe {
-  kind: 'mix';
-  spec: MixSpec;
-  sources: SourceShare[];
-}
-
-export interface PlanRecipe {
-  kind: 'plan';
-  spec: PlanSpec;
-  stages: PlannedStagePreview[];
-}
-
-export type ShapeRecipe = MixRecipe | PlanRecipe | AugmentRecipe;
-export type { AugmentRecipe, AugmentSpec };
-
-/** The recipe of a shaped dataset, or undefined for an imported one. */
-export function recipeOf(dataset: Pick<DatasetRecord, 'recipe'>): ShapeRecipe | undefined {
-  return dataset.recipe as ShapeRecipe | undefined;
-}
-
-function fail(message: string): never {
-  throw new ShapeError(message);
-}
-
-// ---- checking specs (before any read or write) -------------------------------------------------
-
-export function checkName(name: unknown, what: string): string {
-  if (typeof name !== 'string' || name.trim() === '') fail(`${what}: give the new dataset a name`);
-  return name.trim();
-}
-
-export function checkSeed(seed: unknown, what: string): void {
-  if (typeof seed !== 'number' || !Number.isFinite(seed)) fail(`${what}: seed must be a number, got ${String(seed)}`);
-}
-
-export function checkWhole(value: unknown, what: string, field: string, min: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) fail(`${what}: ${field} must be a whole number ≥ ${min}, got ${String(value)}`);
-  return value;
-}
-
-function checkFraction(value: unknown, what: string, field: string): void {
-  if (typeof value !== 'number' || !(value >= 0 && value < 1)) fail(`${what}: ${field} must be at least 0 and below 1, got ${String(value)}`);
-}
-
-function checkSource(source: MixSourceSpec, where: string): void {
-  if (typeof source?.datasetId !== 'string' || source.datasetId === '') fail(`${where}: choose a dataset`);
-  if (source.split !== undefined && !SPLITS.includes(source.split)) fail(`${where}: split “${String(source.split)}” is not one of ${SPLITS.join(', ')}`);
-}
-
-const keyOf = (source: MixSourceSpec) => `${source.datasetId}\u0000${source.split ?? ''}`;
-
-function checkMixtureSpec(spec: MixtureSpec, what: string): void {
-  if (!Array.isArray(spec.sources) || spec.sources.length === 0) fail(`${what}: choose at least one dataset to mix`);
-  const seen = new Set<string>();
-  spec.sources.forEach((source, i) => {
-    checkSource(source, `${what}, source ${i + 1}`);
-    if (seen.has(keyOf(source))) fail(`${what}, source ${i + 1}: that dataset${source.split ? ` (${source.split})` : ''} is already source ${[...seen].indexOf(keyOf(source)) + 1}`);
-    seen.add(keyOf(source));
-  });
-  const rule = spec.rule;
-  const positiveOrInfinite = (cap: unknown) => cap === undefined || (typeof cap === 'number' && cap > 0);
-  switch (rule?.kind) {
-    case 'proportional':
-      if (!positiveOrInfinite(rule.cap)) fail(`${what}: cap must be a positive number of examples, got ${String(rule.cap)}`);
-      break;
-    case 'temperature':
-      if (typeof rule.temperature !== 'number' || !(rule.temperature > 0) || !Number.isFinite(rule.temperature)) {
-        fail(`${what}: temperature must be a positive number, got ${String(rule.temperature)}`);
-      }
-      if (!positiveOrInfinite(rule.cap)) fail(`${what}: cap must be a positive number of examples, got ${String(rule.cap)}`);
-      break;
-    case 'weights': {
-      const weights = rule.weights;
-      if (!Array.isArray(weights) || weights.length !== spec.sources.length) {
-        fail(`${what}: give one weight per source (${spec.sources.length}), got ${Array.isArray(weights) ? weights.length : String(weights)}`);
-      }
-      weights.forEach((w, i) => {
-        if (typeof w !== 'number' || !(w >= 0) || !Number.isFinite(w)) fail(`${what}, source ${i + 1}: weight must be a number ≥ 0, got ${String(w)}`);
-      });
-      const sum = weights.reduce((a, b) => a + b, 0);
-      if (!(sum > 0)) fail(`${what}: the weights add up to ${sum}; give at least one source a positive weight`);
-      break;
-    }
-    default:
-      fail(`${what}: unknown mixing rule “${String((rule as { kind?: unknown } | undefined)?.kind)}” (known: proportional, temperature, weights)`);
-  }
-  if (spec.pretraining !== undefined) {
-    checkSource(spec.pretraining, `${what}, pretraining text`);
-    checkFraction(spec.pretraining.ratio, `${what}, pretraining text`, 'ratio');
-    if (seen.has(keyOf(spec.pretraining))) fail(`${what}, pretraining text: that dataset is already an instruction source; choose another`);
-  }
-}
-
-function checkMixSpec(spec: MixSpec): void {
-  checkName(spec?.name, 'mix');
-  checkMixtureSpec(spec, 'mix');
-  checkWhole(spec.total, 'mix', 'total', 1);
-  if (spec.total > MAX_SHAPED_EXAMPLES) fail(`mix: total is ${spec.total}; at most ${MAX_SHAPED_EXAMPLES.toLocaleString('en-US')} examples fit in one dataset here`);
-  checkSeed(spec.seed, 'mix');
-}
-
-const stageWhat = (stage: PlanStageSpec, i: number) => `plan stage ${i + 1}${stage?.name ? ` (“${stage.name}”)` : ''}`;
-
-function checkPlanSpec(spec: PlanSpec): void {
-  checkName(spec?.name, 'plan');
-  if (!Array.isArray(spec.stages) || spec.stages.length === 0) fail('plan: add at least one stage');
-  spec.stages.forEach((stage, i) => {
-    const what = stageWhat(stage, i);
-    checkMixtureSpec(stage, what);
-    checkWhole(stage.steps, what, 'steps', 1);
-    if (stage.replay !== undefined) checkFraction(stage.replay, what, 'replay');
-    if (i === 0 && (stage.replay ?? 0) > 0) fail(`${what}: replay is ${stage.replay}, but the first stage has no earlier stage to replay`);
-  });
-  checkWhole(spec.examplesPerStep, 'plan', 'examplesPerStep', 1);
-  const total = spec.stages.reduce((a, s) => a + s.steps, 0) * spec.examplesPerStep;
-  if (total > MAX_SHAPED_EXAMPLES) fail(`plan: ${total.toLocaleString('en-US')} examples (steps × examplesPerStep); at most ${MAX_SHAPED_EXAMPLES.toLocaleString('en-US')} fit in one dataset here`);
-  checkSeed(spec.seed, 'plan');
-}
+import { createDataset, getDataset, type DatasetRecord, type ExampleInput, type ExampleRecord, type HoneDb, type Split } from '../../store';
+import { prefixRange } from '../../store/transaction';
+import { FLAN_CAP, MixError, MixSampler, mixtureRates, PlanSampler, planStages, type Mixture, type MixingRule, type SourceRate } from '../mix';
+import { checkWhole, fail, FROM_TAG_PREFIX, PRETRAINING_TAG, recordFields, STAGE_TAG_PREFIX } from './common';
+import {
+  checkMixSpec,
+  checkMixtureSpec,
+  checkPlanSpec,
+  keyOf,
+  stageWhat,
+  type MixPreview,
+  type MixRecipe,
+  type MixSpec,
+  type MixSourceSpec,
+  type MixtureSpec,
+  type PlannedStagePreview,
+  type PlanPreview,
+  type PlanRecipe,
+  type PlanSpec,
+  type SourceShare,
+} from './specs';
 
 // ---- reading sources ------------------------------------------------------------------------------
 
 interface ResolvedSource {
   key: string;
-  /** unique across one mixture or plan: what mix.ts calls the source's name */
+  /** unique across one mixture or plan: what ../mix.ts calls the source's name */
   label: string;
   datasetId: string;
   datasetName: string;
@@ -336,12 +143,6 @@ async function readExamples(db: HoneDb, ids: Iterable<string>, what: string): Pr
 }
 
 const OWN_TAG = (tag: string) => tag.startsWith(FROM_TAG_PREFIX) || tag.startsWith(STAGE_TAG_PREFIX);
-
-/** A stored example's record fields, without the store's id, datasetId and position. */
-export function recordFields(record: ExampleRecord): ExampleInput {
-  const { id: _id, datasetId: _datasetId, position: _position, ...fields } = record;
-  return fields;
-}
 
 /** A drawn example as a new one, its provenance tags replaced by `tags`. */
 function drawnExample(record: ExampleRecord, tags: readonly string[]): ExampleInput {

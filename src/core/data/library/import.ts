@@ -3,12 +3,12 @@
 // data comes back as located errors before anything is written, and the write itself is one
 // transaction. Runs in the studio worker (and in Node tests); it yields to the event loop every
 // few tens of milliseconds so a cancel message can arrive while a large file is parsed.
-import { createDataset, type DatasetRecord, type ExampleInput, type HoneDb } from '../store';
-import { importHfDataset, importText, type ImportResult } from './import';
-import { csvRows } from './importers/csv';
-import type { HfViewerOptions } from './importers/hf-viewer';
-import type { ColumnMapping, FormatName, TextFormatName } from './importers/types';
-import { formatImportError, importError, type ImportError, type InstructionRecord } from './record';
+import { createDataset, type DatasetRecord, type ExampleInput, type HoneDb } from '../../store';
+import { importHfDataset, importText, type ImportResult } from '../import';
+import { csvRows } from '../importers/csv';
+import type { HfViewerOptions } from '../importers/hf-viewer';
+import type { ColumnMapping, FormatName, TextFormatName } from '../importers/types';
+import { formatImportError, importError, type ImportError, type InstructionRecord } from '../record';
 
 export interface DatasetFile {
   name: string;

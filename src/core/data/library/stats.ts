@@ -1,9 +1,9 @@
-// Statistics of a stored dataset (stats.ts over the examples read in batches, so memory holds one
+// Statistics of a stored dataset (../stats.ts over the examples read in batches, so memory holds one
 // batch and the lengths): per split, task and cluster, and the length histogram in the loaded
 // model's tokens, or in words when no model is loaded.
-import { getDataset, StoreNotFoundError, type HoneDb } from '../store';
-import { scanExamples } from './library';
-import { StatsAccumulator, type DatasetStats, type Tokenize } from './stats';
+import { getDataset, StoreNotFoundError, type HoneDb } from '../../store';
+import { scanExamples } from './examples';
+import { StatsAccumulator, type DatasetStats, type Tokenize } from '../stats';
 
 export interface StoredDatasetStats extends DatasetStats {
   /** whose tokens the lengths count; null when they count words */

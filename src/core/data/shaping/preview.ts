@@ -6,10 +6,10 @@
 // (unknown dataset or template, k out of range) throws ShapeError.
 // k-shot exemplars come from the same task as the query, as FLAN's few-shot templates do, and must
 // fit the query's template (with or without a context, templates.templateFits).
-import { Rng } from '../rng';
-import { getDataset, getExamples, type ExampleRecord, type HoneDb } from '../store';
-import type { Turn } from './record';
-import { ShapeError } from './shaping';
+import { Rng } from '../../rng';
+import { getDataset, getExamples, type ExampleRecord, type HoneDb } from '../../store';
+import type { Turn } from '../record';
+import { ShapeError } from './common';
 import {
   getTemplate,
   listTemplateSets,
@@ -22,7 +22,7 @@ import {
   type RenderedExample,
   type RenderMode,
   type Template,
-} from './templates';
+} from '../templates';
 
 export type PreviewMode = RenderMode | 'sni';
 export const PREVIEW_MODES: readonly PreviewMode[] = ['instructions', 'no-template', 'dataset-name', 'sni'];

@@ -1,8 +1,8 @@
-// Duplicate detection over a stored dataset: dedup.ts finds the groups over the records' text;
+// Duplicate detection over a stored dataset: ../dedup.ts finds the groups over the records' text;
 // this maps its indices back to stored examples (id, position, a preview) for the duplicates panel.
-import type { HoneDb } from '../store';
-import { findDuplicates, type DedupOptions } from './dedup';
-import { scanExamples } from './library';
+import type { HoneDb } from '../../store';
+import { findDuplicates, type DedupOptions } from '../dedup';
+import { scanExamples } from './examples';
 
 export interface DuplicateMember {
   id: string;

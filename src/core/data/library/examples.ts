@@ -14,10 +14,10 @@ import {
   type ExampleRecord,
   type HoneDb,
   type Split,
-} from '../store';
-import { prefixRange } from '../store/transaction';
-import { ExportError, exportLines, type ExportShape } from './export';
-import { formatImportError, SPLITS, validateRecord, type InstructionRecord } from './record';
+} from '../../store';
+import { prefixRange } from '../../store/transaction';
+import { ExportError, exportLines, type ExportShape } from '../export';
+import { formatImportError, SPLITS, validateRecord, type InstructionRecord } from '../record';
 
 export interface ExampleFilter {
   /** case-insensitive text anywhere in the instruction, context, output, conversation, task, cluster or tags */
