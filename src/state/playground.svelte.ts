@@ -64,6 +64,7 @@ export class PlaygroundState {
     return seconds > 0 ? this.tokenCount / seconds : 0;
   });
   readonly #studio: Studio;
+  #generation: AbortController | null = null;
 
   constructor(studio: Studio) {
     this.#studio = studio;
@@ -80,20 +81,24 @@ export class PlaygroundState {
     this.#now = this.#startedAt;
     try {
       const settings = toGenerateSettings(this.settings);
-      this.result = await this.#studio.client.generate(this.prompt, settings, ({ text }) => {
+      const controller = (this.#generation = new AbortController());
+      const onProgress = ({ text }: { text: string }) => {
         this.output += text;
         this.tokenCount += 1;
         this.#now = performance.now();
-      });
+      };
+      this.result = await this.#studio.client.generate(this.prompt, settings, { onProgress, signal: controller.signal });
       this.output = this.result.text;
     } catch (err) {
       this.error = `Generation failed: ${errorMessage(err)}`;
     } finally {
       this.running = false;
+      this.#generation = null;
     }
   }
 
-  async stop(): Promise<void> {
-    await this.#studio.client.cancelGeneration();
+  /** Stops a running generation; what was generated so far stays (stoppedBy 'cancel'). */
+  stop(): void {
+    this.#generation?.abort();
   }
 }

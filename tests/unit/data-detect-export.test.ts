@@ -38,8 +38,8 @@ describe('detectFormat', () => {
   });
 
   it('refuses JSON of an unknown shape, naming its keys', () => {
-    expect(() => detectFormat(jsonl([{ prompt: 'p', completion: 'c' }]), 'x.jsonl')).toThrow(FormatDetectionError);
-    expect(() => detectFormat(jsonl([{ prompt: 'p', completion: 'c' }]))).toThrow(/the first record has the keys "prompt", "completion"; /);
+    expect(() => detectFormat(jsonl([{ question: 'p', answer: 'c' }]), 'x.jsonl')).toThrow(FormatDetectionError);
+    expect(() => detectFormat(jsonl([{ question: 'p', answer: 'c' }]))).toThrow(/the first record has the keys "question", "answer"; /);
   });
 
   it('importText reads a long first line whole before deciding', async () => {
@@ -54,7 +54,7 @@ describe('detectFormat', () => {
 
   it('importText detects the format itself and reports an unknown shape as an error', async () => {
     expect((await importText(jsonl([{ instruction: 'q', response: 'a' }]))).format).toBe('dolly');
-    const unknown = await importText(jsonl([{ prompt: 'p', completion: 'c' }]));
+    const unknown = await importText(jsonl([{ question: 'p', answer: 'c' }]));
     expect(unknown.format).toBe('unknown');
     expect(unknown.errors).toHaveLength(1);
     expect(unknown.errors[0].message).toMatch(/^cannot tell which dataset format this JSON is/);
@@ -68,7 +68,8 @@ describe('export', () => {
     { instruction: 'Say "hi"\nthen stop', output: 'hi\r\n' },
   ];
   const chats: InstructionRecord[] = [
-    { instruction: 'Hello?', output: 'Hi.' },
+    // a single-turn chat keeps its kind through the chat shapes (importers/conversation.ts)
+    { kind: 'conversation', instruction: 'Hello?', output: 'Hi.' },
     {
       instruction: 'What is e\u0301?',
       conversation: [
@@ -145,7 +146,7 @@ describe('importCommand (CLI)', () => {
   it('rejects an unknown format and a missing file with plain messages', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hone-data-'));
     await expect(importCommand({ file: join(dir, 'x.json'), out: join(dir, 'o.jsonl'), format: 'parquet' })).rejects.toThrow(
-      '--format must be auto or one of alpaca, dolly, sharegpt, messages, sni, csv, text, hone, got "parquet"',
+      '--format must be auto or one of alpaca, dolly, sharegpt, messages, sni, trl, csv, text, hone, got "parquet"',
     );
     await expect(importCommand({ file: join(dir, 'missing.json'), out: join(dir, 'o.jsonl') })).rejects.toThrow(`cannot read ${join(dir, 'missing.json')}: no such file`);
     expect(existsSync(join(dir, 'o.jsonl'))).toBe(false);

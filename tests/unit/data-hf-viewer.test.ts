@@ -23,7 +23,7 @@ const datasets: Record<string, Dataset> = {
     total: 3,
   },
   'me/truncated': { splits: [{ config: 'default', split: 'train' }], rows: (_s, i) => dollyRow(i), total: 5, truncate: 3 },
-  'me/unknown': { splits: [{ config: 'default', split: 'train' }], rows: () => ({ prompt: 'a', completion: 'b' }), total: 1 },
+  'me/unknown': { splits: [{ config: 'default', split: 'train' }], rows: () => ({ question: 'a', answer: 'b' }), total: 1 },
 };
 
 let server: Server;
@@ -91,10 +91,10 @@ describe('hf-viewer', () => {
 
   it('reads the messages shape and maps the test split', async () => {
     const result = await importHfDataset({ dataset: 'HuggingFaceH4/chat', baseUrl: base, split: 'test' });
-    expect(result.records).toEqual([0, 1, 2].map((i) => ({ instruction: `test ${i}`, output: `reply ${i}`, source: 'HuggingFaceH4/chat', split: 'test' })));
+    expect(result.records).toEqual([0, 1, 2].map((i) => ({ kind: 'conversation', instruction: `test ${i}`, output: `reply ${i}`, source: 'HuggingFaceH4/chat', split: 'test' })));
     // no train split: the first listed is used, and a Hub-only split name leaves `split` unset
     const first = await importHfDataset({ dataset: 'HuggingFaceH4/chat', baseUrl: base });
-    expect(first.records[0]).toEqual({ instruction: 'train_sft 0', output: 'reply 0', source: 'HuggingFaceH4/chat' });
+    expect(first.records[0]).toEqual({ kind: 'conversation', instruction: 'train_sft 0', output: 'reply 0', source: 'HuggingFaceH4/chat' });
   });
 
   it('reports truncated cells by row index and field', async () => {
@@ -113,7 +113,7 @@ describe('hf-viewer', () => {
       { message: `dataset "${DATASET}" has no split (any config)/validation (available: default/train)` },
     ]);
     expect((await importHfDataset({ dataset: 'me/unknown', baseUrl: base })).errors).toEqual([
-      { message: 'the rows of "me/unknown" have the columns prompt, completion, which match no format Hone reads (alpaca, dolly, sharegpt, messages, hone)' },
+      { message: 'the rows of "me/unknown" have the columns question, answer, which match no format Hone reads (alpaca, dolly, sharegpt, messages, trl, hone)' },
     ]);
   });
 

@@ -93,11 +93,11 @@ describe('sharegpt', () => {
     { system: 'Answer in French.', conversations: [{ from: 'user', value: 'Hi' }, { from: 'assistant', value: 'Salut' }] },
   ];
 
-  it('keeps single-turn chats as instruction/output and multi-turn ones as conversations', async () => {
+  it('keeps single-turn chats as instruction/output of kind conversation and multi-turn ones as conversations', async () => {
     const result = await importAll(JSON.stringify(data), 'sharegpt');
     expect(result.errors).toEqual([]);
     expect(result.records).toEqual([
-      { instruction: 'What is 2+2?', output: '4' },
+      { kind: 'conversation', instruction: 'What is 2+2?', output: '4' },
       {
         instruction: '你好',
         conversation: [
@@ -146,7 +146,7 @@ describe('messages', () => {
       },
     ].map((r) => JSON.stringify(r)).join('\n');
     expect((await importAll(text, 'messages')).records).toEqual([
-      { instruction: 'Capital of France?', output: 'Paris.' },
+      { kind: 'conversation', instruction: 'Capital of France?', output: 'Paris.' },
       {
         instruction: 'Name a colour.',
         conversation: [
@@ -190,16 +190,20 @@ describe('sni', () => {
     ],
     'Instance License': ['CC BY 4.0'],
   };
-  const negatives = [{ output: 'What is 2+2?', explanation: 'Unrelated to the passage.' }, { output: 'Tom' }];
+  // both kinds of demonstration keep their inputs: SNI's prompt shows them (train/rows)
+  const positives = [{ input: 'Passage: Tom met Ann.', output: 'Who met Ann?', explanation: 'Asks about the passage.' }];
+  const negatives = [{ input: 'Passage: Tom met Ann.', output: 'What is 2+2?', explanation: 'Unrelated to the passage.' }, { input: 'Passage: Tom met Ann.', output: 'Tom' }];
   const shared = {
+    kind: 'sni',
     instruction: 'In this task, you are given a passage.\nWrite a question about it.',
     task: 'task001_quoref_question_generation',
     cluster: 'Question Generation',
     source: 'quoref',
+    positives,
     negatives,
   };
 
-  it('makes one record per instance, with output lists and negatives', async () => {
+  it('makes one record per instance, with output lists, positives and negatives', async () => {
     const result = await importAll(JSON.stringify(task, null, 1), 'sni', { fileName: 'tasks/task001_quoref_question_generation.json' });
     expect(result).toEqual({
       format: 'sni',
@@ -253,7 +257,7 @@ describe('hone', () => {
     expect((await importAll(JSON.stringify(record) + '\n', 'hone')).records).toEqual([record]);
     const bad = JSON.stringify({ instruction: 'x', outptu: 'y', split: 'dev' });
     expect((await importAll(bad, 'hone')).errors).toEqual([
-      { line: 1, field: 'outptu', message: 'is not a Hone record field (known: instruction, context, output, conversation, task, cluster, split, source, tags, negatives, outputs)' },
+      { line: 1, field: 'outptu', message: 'is not a Hone record field (known: instruction, context, output, conversation, task, cluster, split, source, tags, negatives, outputs, kind, promptTurns, positives, templateId, shots)' },
       { line: 1, field: 'split', message: 'expected one of train, validation, test, got "dev"' },
     ]);
   });

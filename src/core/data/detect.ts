@@ -4,7 +4,7 @@
 // for `"key":` (a pretty-printed SNI task or a record with a huge first field).
 import type { TextFormatName } from './importers/types';
 
-export type RecordShape = 'alpaca' | 'dolly' | 'sharegpt' | 'messages' | 'sni' | 'hone';
+export type RecordShape = 'alpaca' | 'dolly' | 'sharegpt' | 'messages' | 'sni' | 'trl' | 'hone';
 
 export class FormatDetectionError extends Error {
   override name = 'FormatDetectionError';
@@ -21,7 +21,9 @@ export function shapeOfKeys(keys: Iterable<string>): RecordShape | null {
   if (has('Definition') && (has('Instances') || has('Positive Examples') || has('Categories'))) return 'sni';
   if (has('conversations')) return 'sharegpt';
   if (has('messages')) return 'messages';
-  if (!has('instruction')) return null;
+  // TRL's prompt-completion and language-modeling ("text") records (importers/trl.ts)
+  if (has('prompt') && has('completion')) return 'trl';
+  if (!has('instruction')) return has('text') ? 'trl' : null;
   if (has('response')) return 'dolly';
   if (!has('input') && HONE_ONLY.some(has)) return 'hone';
   return 'alpaca';
@@ -98,7 +100,7 @@ export function detectFormat(sample: string, fileName?: string): TextFormatName 
     throw new FormatDetectionError(
       `cannot tell which dataset format this JSON is: the first record has the keys ${seen || '(none)'}; ` +
         'Hone reads alpaca (instruction/input/output), dolly (instruction/context/response), sharegpt (conversations), ' +
-        'messages (messages), sni (Definition/Instances) and hone records; choose the format explicitly',
+        'messages (messages), sni (Definition/Instances), trl (prompt/completion, text) and hone records; choose the format explicitly',
     );
   }
   const newline = text.indexOf('\n');

@@ -11,9 +11,34 @@ export interface Turn {
 }
 
 export interface NegativeExample {
+  /** the demonstration's input (SNI task files give one; older imports dropped it) */
+  input?: string;
   output: string;
   explanation?: string;
 }
+
+/** An SNI positive example: a demonstration of the task done right. */
+export interface PositiveExample {
+  input: string;
+  output: string;
+  explanation?: string;
+}
+
+/**
+ * What a record is, which decides how it trains (src/core/train/rows):
+ * - 'instruction': instruction (+ context) and output, through the run's prompt format;
+ * - 'text': plain text in `output` (instruction ''), every token scored, never wrapped in a prompt;
+ * - 'conversation': `conversation` (or a single-turn chat kept as instruction/output) through the
+ *   tokenizer's chat template;
+ * - 'prompt-completion': TRL's prompt/completion pair, used exactly as given: standard (prompt in
+ *   `instruction`, completion in `output`) or conversational (`conversation` whose first
+ *   `promptTurns` turns are the prompt);
+ * - 'sni': a Super-NaturalInstructions instance: definition in `instruction`, input in `context`,
+ *   the task's `positives` and `negatives`, in SNI's own prompt shape.
+ * Records stored before kinds existed have none; recordKind infers theirs from their fields.
+ */
+export type RecordKind = 'instruction' | 'text' | 'conversation' | 'prompt-completion' | 'sni';
+export const RECORD_KINDS: readonly RecordKind[] = ['instruction', 'text', 'conversation', 'prompt-completion', 'sni'];
 
 export interface InstructionRecord {
   /** what the user asks; '' for pretraining text, which has only `output` */
@@ -36,6 +61,25 @@ export interface InstructionRecord {
   negatives?: NegativeExample[];
   /** every acceptable output, `output` first (SNI instances list several) */
   outputs?: string[];
+  /** what the record is (see RecordKind); absent on records from before kinds, inferred by recordKind */
+  kind?: RecordKind;
+  /** conversational prompt-completion: how many leading turns of `conversation` are the prompt */
+  promptTurns?: number;
+  /** SNI positive examples (the task's demonstrations), shown before the instance */
+  positives?: PositiveExample[];
+  /** the FLAN template shaping chose for this record ("closed_qa/3"); the 'template' prompt format renders through it */
+  templateId?: string;
+  /** k-shot: exemplars of the same task shown before the record in the 'template' format (default 0) */
+  shots?: number;
+}
+
+/** The record's kind: its own `kind`, else what its fields say (records stored before kinds existed). */
+export function recordKind(record: Pick<InstructionRecord, 'kind' | 'instruction' | 'conversation' | 'promptTurns' | 'positives' | 'negatives'>): RecordKind {
+  if (record.kind !== undefined) return record.kind;
+  if (record.promptTurns !== undefined) return 'prompt-completion';
+  if (record.conversation !== undefined) return 'conversation';
+  if (record.positives !== undefined || record.negatives !== undefined) return 'sni';
+  return record.instruction === '' ? 'text' : 'instruction';
 }
 
 /** Where in the input a problem is: `line` is 1-based (JSONL, CSV, text); `record` is the 0-based
@@ -55,8 +99,9 @@ export const SPLITS: readonly Split[] = ['train', 'validation', 'test'];
 
 const RECORD_FIELDS = [
   'instruction', 'context', 'output', 'conversation', 'task', 'cluster', 'split', 'source', 'tags', 'negatives', 'outputs',
+  'kind', 'promptTurns', 'positives', 'templateId', 'shots',
 ] as const;
-const OPTIONAL_STRINGS = ['context', 'output', 'task', 'cluster', 'source'] as const;
+const OPTIONAL_STRINGS = ['context', 'output', 'task', 'cluster', 'source', 'templateId'] as const;
 
 /** A JSON value's kind as people name it: `null` and `array` are not lumped in with `object`. */
 export function typeName(value: unknown): string {
@@ -124,27 +169,55 @@ function checkConversation(value: unknown, where: RecordLocation, errors: Import
   });
 }
 
-function checkNegatives(value: unknown, where: RecordLocation, errors: ImportError[]): void {
+/** SNI demonstrations: `negatives` ({input?, output, explanation?}) and `positives` ({input, output, explanation?}). */
+function checkExamples(value: unknown, list: 'negatives' | 'positives', where: RecordLocation, errors: ImportError[]): void {
+  const shape = list === 'negatives' ? '{input?, output, explanation?}' : '{input, output, explanation?}';
   if (!Array.isArray(value)) {
-    errors.push(importError(where, 'negatives', `expected a list of {output, explanation?}, got ${typeName(value)}`));
+    errors.push(importError(where, list, `expected a list of ${shape}, got ${typeName(value)}`));
     return;
   }
-  value.forEach((negative, i) => {
-    const field = `negatives[${i}]`;
-    if (!isPlainObject(negative)) {
-      errors.push(importError(where, field, `expected an {output, explanation?} object, got ${typeName(negative)}`));
+  value.forEach((example, i) => {
+    const field = `${list}[${i}]`;
+    if (!isPlainObject(example)) {
+      errors.push(importError(where, field, `expected an ${shape} object, got ${typeName(example)}`));
       return;
     }
-    if (typeof negative.output !== 'string') {
-      errors.push(importError(where, `${field}.output`, `expected a string, got ${typeName(negative.output)}`));
+    if (typeof example.output !== 'string') {
+      errors.push(importError(where, `${field}.output`, `expected a string, got ${typeName(example.output)}`));
     }
-    if (negative.explanation !== undefined && typeof negative.explanation !== 'string') {
-      errors.push(importError(where, `${field}.explanation`, `expected a string, got ${typeName(negative.explanation)}`));
+    if ((list === 'positives' || example.input !== undefined) && typeof example.input !== 'string') {
+      errors.push(importError(where, `${field}.input`, `expected a string, got ${typeName(example.input)}`));
     }
-    for (const key of Object.keys(negative)) {
-      if (key !== 'output' && key !== 'explanation') errors.push(importError(where, `${field}.${key}`, 'is not a negative-example field (output, explanation)'));
+    if (example.explanation !== undefined && typeof example.explanation !== 'string') {
+      errors.push(importError(where, `${field}.explanation`, `expected a string, got ${typeName(example.explanation)}`));
+    }
+    for (const key of Object.keys(example)) {
+      if (key !== 'input' && key !== 'output' && key !== 'explanation') {
+        errors.push(importError(where, `${field}.${key}`, `is not an example field (input, output, explanation)`));
+      }
     }
   });
+}
+
+/** kind, promptTurns and shots: known values, and the fields each kind needs. */
+function checkKind(value: Record<string, unknown>, where: RecordLocation, errors: ImportError[]): void {
+  const { kind, promptTurns, shots } = value;
+  if (kind !== undefined && !RECORD_KINDS.includes(kind as RecordKind)) {
+    errors.push(importError(where, 'kind', `expected one of ${RECORD_KINDS.join(', ')}, got ${JSON.stringify(kind)}`));
+  }
+  if (shots !== undefined && !(Number.isInteger(shots) && (shots as number) >= 0)) {
+    errors.push(importError(where, 'shots', `expected a whole number ≥ 0, got ${JSON.stringify(shots)}`));
+  }
+  if (promptTurns !== undefined) {
+    const turns = Array.isArray(value.conversation) ? value.conversation.length : 0;
+    if (!Number.isInteger(promptTurns) || (promptTurns as number) < 1 || (promptTurns as number) >= turns) {
+      errors.push(importError(where, 'promptTurns', `expected a whole number from 1 to ${Math.max(1, turns - 1)} (the conversation's prompt turns, before the completion), got ${JSON.stringify(promptTurns)}`));
+    }
+    if (kind !== undefined && kind !== 'prompt-completion') {
+      errors.push(importError(where, 'promptTurns', `belongs to prompt-completion records, but kind is ${JSON.stringify(kind)}`));
+    }
+  }
+  if (kind === 'text' && value.instruction !== '') errors.push(importError(where, 'instruction', 'must be "" for a text record (the text is in "output")'));
 }
 
 /**
@@ -176,7 +249,9 @@ export function validateRecord(value: unknown, where: RecordLocation = {}): Impo
   if (value.conversation !== undefined) checkConversation(value.conversation, where, errors);
   if (value.tags !== undefined) checkStringList(value.tags, 'tags', where, errors);
   if (value.outputs !== undefined) checkStringList(value.outputs, 'outputs', where, errors);
-  if (value.negatives !== undefined) checkNegatives(value.negatives, where, errors);
+  if (value.negatives !== undefined) checkExamples(value.negatives, 'negatives', where, errors);
+  if (value.positives !== undefined) checkExamples(value.positives, 'positives', where, errors);
+  checkKind(value, where, errors);
   if (errors.length === 0) {
     const hasText = value.instruction !== '' || (value.output ?? '') !== '' || value.conversation !== undefined;
     if (!hasText) errors.push(importError(where, undefined, 'record has no text: instruction and output are empty and there is no conversation'));

@@ -79,6 +79,39 @@ function chatTemplateOf(config: Json): string | null {
   return null;
 }
 
+interface LeadingPrefix {
+  text: string;
+  addedTokens: string[];
+}
+
+/**
+ * Legacy Llama tokenizer.json files normalize with Prepend("▁") + Replace(" " → "▁"). The JS library
+ * prepends to every piece between added tokens, so "<s>user" gets a "▁" after "<s>"; transformers 5
+ * gives "▁" only to the text's start (checked against TRL's chat rows in tests/fixtures/trl). The
+ * Prepend is taken out of the normalizer (`json` is changed) and applied to the start in encode.
+ */
+function leadingPrefix(json: Json): LeadingPrefix | null {
+  const normalizer: unknown = json['normalizer'];
+  if (!isObject(normalizer)) return null;
+  const sequence: Json = normalizer;
+  const isPrepend = (n: unknown): n is Json => isObject(n) && n['type'] === 'Prepend' && typeof n['prepend'] === 'string';
+  let text: string | null = null;
+  if (isPrepend(normalizer)) {
+    text = normalizer['prepend'] as string;
+    json['normalizer'] = null;
+  } else if (sequence['type'] === 'Sequence' && Array.isArray(sequence['normalizers'])) {
+    const parts = sequence['normalizers'] as unknown[];
+    const first = parts.findIndex(isPrepend);
+    if (first === -1 || parts.filter(isPrepend).length > 1 || first !== 0) return null;
+    text = (parts[first] as Json)['prepend'] as string;
+    json['normalizer'] = { ...sequence, normalizers: parts.slice(1) };
+  }
+  if (text === null) return null;
+  const added = Array.isArray(json['added_tokens']) ? (json['added_tokens'] as unknown[]) : [];
+  const addedTokens = added.flatMap((t) => (isObject(t) && typeof t['content'] === 'string' && t['content'] !== '' ? [t['content'] as string] : []));
+  return { text, addedTokens };
+}
+
 export class HoneTokenizer {
   /** ids run 0 … vocabSize − 1 (added tokens included); the embedding needs at least this many rows */
   readonly vocabSize: number;
@@ -92,6 +125,8 @@ export class HoneTokenizer {
   private constructor(
     private readonly tokenizer: Tokenizer,
     private readonly config: Json,
+    /** legacy Llama normalizers' Prepend("▁"), applied in encode (see leadingPrefix) */
+    private readonly leadingPrefix: LeadingPrefix | null = null,
   ) {
     let maxId = -1;
     for (const id of tokenizer.get_vocab(true).values()) maxId = Math.max(maxId, id);
@@ -109,6 +144,7 @@ export class HoneTokenizer {
     const config = tokenizerConfigJson === undefined ? {} : parseJsonObject(tokenizerConfigJson, 'tokenizer_config.json');
     // The library requires these keys to exist; files written by other tools may leave out the empty ones.
     const complete: Json = { normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, added_tokens: [], ...json };
+    const prefix = leadingPrefix(complete);
     // transformers ≥ 4.45 no longer "cleans up" spaces before punctuation unless the config asks;
     // the JS library still defaults to doing it.
     const libraryConfig: Json = { ...config, clean_up_tokenization_spaces: config['clean_up_tokenization_spaces'] === true };
@@ -118,7 +154,7 @@ export class HoneTokenizer {
     } catch (e) {
       throw new TokenizerError(`cannot be loaded: ${(e as Error).message}`, 'tokenizer.json');
     }
-    return new HoneTokenizer(tokenizer, config);
+    return new HoneTokenizer(tokenizer, config, prefix);
   }
 
   private idOf(token: string | null): number | null {
@@ -127,6 +163,8 @@ export class HoneTokenizer {
 
   /** Token ids of `text`; addSpecialTokens (default true, as in transformers) applies the post-processor (e.g. Llama's <s>). */
   encode(text: string, opts: { addSpecialTokens?: boolean } = {}): number[] {
+    const prefix = this.leadingPrefix;
+    if (prefix && text !== '' && !prefix.addedTokens.some((token) => text.startsWith(token))) text = prefix.text + text;
     return this.tokenizer.encode(text, { add_special_tokens: opts.addSpecialTokens ?? true }).ids;
   }
 
@@ -140,8 +178,13 @@ export class HoneTokenizer {
     return this.tokenizer.id_to_token(id);
   }
 
-  /** Renders the chat template as transformers' apply_chat_template(tokenize=False) does. */
-  applyChatTemplate(messages: ChatMessage[], opts: { addGenerationPrompt?: boolean } = {}): string {
+  /**
+   * Renders the chat template as transformers' apply_chat_template(tokenize=False) does.
+   * `chatTemplate` renders another template source instead of the tokenizer's own (TRL's
+   * SFTConfig.chat_template; the training-row builder's generation-marker rewrite).
+   */
+  applyChatTemplate(messages: ChatMessage[], opts: { addGenerationPrompt?: boolean; chatTemplate?: string } = {}): string {
+    if (opts.chatTemplate !== undefined) return this.renderTemplate(this.compileOther(opts.chatTemplate), messages, opts);
     if (this.chatTemplate === null) {
       throw new TokenizerError(
         'has no chat template; choose a prompt template for this model instead, or use a model that ships one',
@@ -156,13 +199,32 @@ export class HoneTokenizer {
         throw new TokenizerError(`cannot be parsed: ${(e as Error).message}`, 'tokenizer_config.json', 'chat_template');
       }
     }
+    return this.renderTemplate(this.compiledTemplate, messages, opts);
+  }
+
+  private readonly otherTemplates = new Map<string, Template>();
+
+  private compileOther(source: string): Template {
+    let compiled = this.otherTemplates.get(source);
+    if (compiled === undefined) {
+      try {
+        compiled = new Template(source);
+      } catch (e) {
+        throw new TokenizerError(`cannot be parsed: ${(e as Error).message}`, 'the chat template given', 'chat_template');
+      }
+      this.otherTemplates.set(source, compiled);
+    }
+    return compiled;
+  }
+
+  private renderTemplate(template: Template, messages: ChatMessage[], opts: { addGenerationPrompt?: boolean }): string {
     const specialTokens: Json = {};
     for (const key of ['bos_token', 'eos_token', 'unk_token', 'pad_token']) {
       const text = tokenText(this.config, key);
       if (text !== null) specialTokens[key] = text;
     }
     try {
-      return this.compiledTemplate.render({
+      return template.render({
         ...specialTokens,
         messages: messages.map((m) => ({ role: m.role, content: m.content })),
         add_generation_prompt: opts.addGenerationPrompt ?? false,

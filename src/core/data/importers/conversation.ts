@@ -1,6 +1,7 @@
 // Chat-shaped sources (ShareGPT, OpenAI messages) share one mapping onto InstructionRecord:
-// a plain one-question-one-answer chat becomes { instruction, output } so it trains and displays
-// like any Alpaca record; anything richer (several turns, a system prompt) keeps the whole
+// a plain one-question-one-answer chat becomes { kind: 'conversation', instruction, output }, so it
+// displays and exports like any Alpaca record yet still trains through the chat template as the
+// chat it is (TRL's `messages`); anything richer (several turns, a system prompt) keeps the whole
 // `conversation` — the source of truth for training — with `instruction` set to the first user
 // turn so lists and searches still have something to show. `output` is set only for single-turn
 // chats: for multi-turn ones "the answer" is ambiguous and the trainer reads `conversation`.
@@ -88,6 +89,6 @@ export function conversationRecord(turns: Turn[], shape: TurnShape, reader: Fiel
     return undefined;
   }
   const singleTurn = turns.length === 2 && firstUser === 0 && reply === 1;
-  if (singleTurn) return { instruction: turns[0].content, output: turns[1].content };
+  if (singleTurn) return { kind: 'conversation', instruction: turns[0].content, output: turns[1].content };
   return { instruction: turns[firstUser].content, conversation: turns };
 }

@@ -2,7 +2,7 @@
 //   GET {base}/splits?dataset=…                          → { splits: [{ dataset, config, split }] }
 //   GET {base}/rows?dataset&config&split&offset&length   → { features, rows: [{ row_idx, row, truncated_cells }], num_rows_total }
 // Rows come 100 at a time (the API's maximum). Their shape (alpaca, dolly, sharegpt, messages,
-// hone) is read from the first row's columns and every row goes through that format's converter,
+// trl, hone) is read from the first row's columns and every row goes through that format's converter,
 // so a Hub dataset and the same data as a local file give the same records.
 // `fetch` is injectable: tests answer from a local server, the worker passes its own.
 import { shapeOfKeys, type RecordShape } from '../detect';
@@ -12,6 +12,7 @@ import { fromDolly } from './dolly';
 import { fromHone } from './hone';
 import { fromMessages } from './messages';
 import { fromShareGpt } from './sharegpt';
+import { fromTrl } from './trl';
 import type { Converted, ParseItem } from './types';
 
 export const HF_VIEWER_BASE = 'https://datasets-server.huggingface.co';
@@ -50,6 +51,7 @@ const CONVERTERS: Record<Exclude<RecordShape, 'sni'>, RowConverter> = {
   dolly: fromDolly,
   sharegpt: fromShareGpt,
   messages: fromMessages,
+  trl: fromTrl,
   hone: fromHone,
 };
 
@@ -133,7 +135,7 @@ export async function* parseHfDataset(opts: HfViewerOptions): AsyncGenerator<Par
         if (!convert) {
           const shape = shapeOfKeys(Object.keys(item.row));
           if (!shape || shape === 'sni') {
-            throw new ViewerError(`the rows of "${opts.dataset}" have the columns ${Object.keys(item.row).join(', ')}, which match no format Hone reads (alpaca, dolly, sharegpt, messages, hone)`);
+            throw new ViewerError(`the rows of "${opts.dataset}" have the columns ${Object.keys(item.row).join(', ')}, which match no format Hone reads (${Object.keys(CONVERTERS).join(', ')})`);
           }
           convert = CONVERTERS[shape];
         }

@@ -8,6 +8,7 @@ import { messagesImporter } from './messages';
 import { shareGptImporter } from './sharegpt';
 import { sniImporter } from './sni';
 import { textImporter } from './text';
+import { trlImporter } from './trl';
 import type { Importer, TextFormatName } from './types';
 
 const importers = new Map<TextFormatName, Importer>();
@@ -17,7 +18,7 @@ function register(importer: Importer): void {
   importers.set(importer.format, importer);
 }
 
-for (const importer of [alpacaImporter, dollyImporter, shareGptImporter, messagesImporter, sniImporter, csvImporter, textImporter, honeImporter]) {
+for (const importer of [alpacaImporter, dollyImporter, shareGptImporter, messagesImporter, sniImporter, trlImporter, csvImporter, textImporter, honeImporter]) {
   register(importer);
 }
 

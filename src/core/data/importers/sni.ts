@@ -1,13 +1,14 @@
 // Super-NaturalInstructions task files (allenai/natural-instructions, tasks/taskNNN_*.json):
 // one JSON object per task with a `Definition`, `Positive Examples`, `Negative Examples` and
 // `Instances` whose `output` is a list of acceptable answers. Each instance becomes one record:
-//   instruction = Definition, context = instance input, output = first answer, outputs = all,
-//   negatives = the task's negative examples, cluster = first of Categories, task = file name.
-// Positive examples are checked but not copied: InstructionRecord has no slot for demonstrations,
-// and few-shot prompting is a template's job, not the record's.
+//   kind = 'sni', instruction = Definition, context = instance input, output = first answer,
+//   outputs = all, positives / negatives = the task's examples (input, output, explanation), cluster
+//   = first of Categories, task = file name.
+// The demonstrations are kept whole because SNI's prompt shape shows them (Wang et al. 2022):
+// the trainer chooses how many of each to show (src/core/train/rows).
 // The file is parsed as one document: task files are at most tens of MB, and a record per
 // instance has to hold the shared definition anyway.
-import { importError, isPlainObject, typeName, type ImportError, type InstructionRecord, type NegativeExample } from '../record';
+import { importError, isPlainObject, typeName, type ImportError, type InstructionRecord, type PositiveExample } from '../record';
 import { readAll } from './lines';
 import { parseJsonDocument } from './json-stream';
 import type { Importer, ParseItem, ParseOptions } from './types';
@@ -30,13 +31,13 @@ function stringOrList(value: unknown, field: string, errors: ImportError[], requ
   return undefined;
 }
 
-function examples(value: unknown, field: string, errors: ImportError[]): NegativeExample[] {
+function examples(value: unknown, field: string, errors: ImportError[]): PositiveExample[] {
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value)) {
     errors.push(importError({}, field, `expected a list of {input, output, explanation} examples, got ${typeName(value)}`));
     return [];
   }
-  const out: NegativeExample[] = [];
+  const out: PositiveExample[] = [];
   value.forEach((example, i) => {
     if (!isPlainObject(example)) {
       errors.push(importError({}, `${field}[${i}]`, `expected an {input, output, explanation} object, got ${typeName(example)}`));
@@ -51,8 +52,10 @@ function examples(value: unknown, field: string, errors: ImportError[]): Negativ
     if (explanation !== undefined && typeof explanation !== 'string') {
       errors.push(importError({}, `${field}[${i}].explanation`, `expected a string, got ${typeName(explanation)}`));
     }
-    if (typeof example.output === 'string') {
-      out.push(typeof explanation === 'string' && explanation !== '' ? { output: example.output, explanation } : { output: example.output });
+    if (typeof example.input === 'string' && typeof example.output === 'string') {
+      const kept: PositiveExample = { input: example.input, output: example.output };
+      if (typeof explanation === 'string' && explanation !== '') kept.explanation = explanation;
+      out.push(kept);
     }
   });
   return out;
@@ -100,7 +103,7 @@ export const sniImporter: Importer = {
     const definition = stringOrList(task.Definition, 'Definition', errors, true);
     const categories = stringOrList(task.Categories, 'Categories', errors, false);
     const sources = stringOrList(task.Source, 'Source', errors, false);
-    examples(task['Positive Examples'], 'Positive Examples', errors);
+    const positives = examples(task['Positive Examples'], 'Positive Examples', errors);
     const negatives = examples(task['Negative Examples'], 'Negative Examples', errors);
     const instances = task.Instances;
     if (!Array.isArray(instances)) {
@@ -110,11 +113,12 @@ export const sniImporter: Importer = {
       for (const error of errors) yield { error };
       return;
     }
-    const shared: InstructionRecord = { instruction: (definition ?? []).join('\n') };
+    const shared: InstructionRecord = { kind: 'sni', instruction: (definition ?? []).join('\n') };
     const name = taskName(opts.fileName);
     if (name) shared.task = name;
     if (categories && categories.length > 0) shared.cluster = categories[0];
     if (sources && sources.length > 0) shared.source = sources.join(', ');
+    if (positives.length > 0) shared.positives = positives;
     if (negatives.length > 0) shared.negatives = negatives;
     for (let i = 0; i < instances.length; i++) {
       const result = instanceRecord(instances[i], i, shared);

@@ -4,11 +4,11 @@
 import type { ImportError, InstructionRecord } from '../record';
 
 /** Formats read from a file's text. */
-export type TextFormatName = 'alpaca' | 'dolly' | 'sharegpt' | 'messages' | 'sni' | 'csv' | 'text' | 'hone';
+export type TextFormatName = 'alpaca' | 'dolly' | 'sharegpt' | 'messages' | 'sni' | 'trl' | 'csv' | 'text' | 'hone';
 /** Every source Hone imports from; `hf-viewer` reads the Hugging Face dataset viewer API, not a file. */
 export type FormatName = TextFormatName | 'hf-viewer';
 
-export const TEXT_FORMATS: readonly TextFormatName[] = ['alpaca', 'dolly', 'sharegpt', 'messages', 'sni', 'csv', 'text', 'hone'];
+export const TEXT_FORMATS: readonly TextFormatName[] = ['alpaca', 'dolly', 'sharegpt', 'messages', 'sni', 'trl', 'csv', 'text', 'hone'];
 
 /** CSV/TSV column names for each record field; only `instruction` is required. */
 export interface ColumnMapping {
