@@ -17,8 +17,19 @@ const HELP = `usage: npm run --silent hone -- <command> [options]   (all command
   experiment flan [--quick] [--model DIR (default public/models/hone-tiny)] [--held-out a,b,c] --out REPORT.json
            [--steps N --train-per-cluster N --eval-per-cluster N --sweep 1,4 --ablation off]
   train    --model DIR --data FILE.jsonl --method lora|ia3|prefix|prompt|adapter|full|freeze --out DIR
-           [--steps N --lr X --batch B --max-length L --seed S --config '{"r":4}' --val-fraction F --format F]
-           writes the exported adapter folder; progress as JSON lines on stderr, the summary on stdout`;
+           [--steps N (100) --lr X (the method's) --batch B (4) --grad-accum N (1) --warmup N (0) --schedule constant|linear|cosine (linear)
+            --weight-decay X (0) --seed S (42) --config '{"r":4}' --format F (auto)]
+           [--max-length L (min(256, positions)) --prompt alpaca|template|chat (alpaca) --loss completion|assistant|all (completion)
+            --packing --chat-template FILE]   (the same row flags as \`rows\`)
+           [--val-fraction F (0) --eval-every N (steps/10) --early-stopping-patience N --early-stopping-min-delta X (0) --keep-best]
+           writes the exported adapter folder (the best validated weights with --keep-best); progress as JSON lines on stderr,
+           the summary (rows summary, settings, best step) on stdout
+  rows     --model DIR --data FILE.jsonl --max-length N [--loss completion|assistant|all] [--packing] [--format F]
+           [--prompt alpaca|template|chat] [--chat-template FILE]
+           the rows training would use, in order, as JSON lines {"input_ids","labels"[,"position_ids"]}; the summary on stderr
+  bench    --preset hone-tiny|small|gpt2-small|smollm2-135m|smoke|micro [--methods lora,prefix,adapter,full]
+           [--steps N --warmup N --batch B --seq T --profile on|off --seed S] [--json]
+           training tokens/s, GFLOP/s, peak RSS per method; --json: one JSON object per method per line`;
 
 type Command = (args: ParsedArgs) => Promise<unknown>;
 
@@ -28,10 +39,12 @@ const commands: Record<string, { needsTf: boolean; run: Command }> = {
   logits: { needsTf: true, run: async (a) => (await import('./commands/model')).logitsCommand(a) },
   generate: { needsTf: true, run: async (a) => (await import('./commands/model')).generateCommand(a) },
   train: { needsTf: true, run: async (a) => (await import('./commands/train')).trainCommand(a) },
+  rows: { needsTf: false, run: async (a) => (await import('./commands/rows')).rowsCommand(a) },
   experiment: { needsTf: true, run: async (a) => (await import('./commands/experiment')).experimentCommand(a) },
   pretrain: { needsTf: true, run: async (a) => (await import('./commands/pretrain')).pretrainCommand(a) },
   metrics: { needsTf: false, run: async (a) => (await import('./commands/metrics')).metricsCommand(required(a, 'file')) },
   eval: { needsTf: true, run: async (a) => (await import('./commands/eval')).evalCommand(a) },
+  bench: { needsTf: true, run: async (a) => (await import('./commands/bench')).benchCommand(a) },
   import: {
     needsTf: false,
     run: async (a) => {
@@ -75,7 +88,8 @@ async function main(argv: string[]): Promise<number> {
     await setNodeBackend(backend);
   }
   const result = await command.run(args);
-  process.stdout.write(JSON.stringify(result) + '\n');
+  // undefined: the command printed its own output (bench --json writes one line per method)
+  if (result !== undefined) process.stdout.write(JSON.stringify(result) + '\n');
   return 0;
 }
 

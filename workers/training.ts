@@ -26,6 +26,8 @@ export type { RunDetail, RunSummary, TrainDefaults, TrainEvent, TrainSpec };
 export type { MethodSpec } from '../src/core/train/session';
 export type { TrainExample } from '../src/core/train/run';
 export type { TrainerConfig } from '../src/core/train/config';
+export type { LossMode, PromptFormat } from '../src/core/train/rows';
+export type { RunDataSummary, StageSummary } from '../src/core/train/run-builder';
 
 export interface TrainingMethodInfo {
   name: string;

@@ -129,9 +129,30 @@ export class EvalState {
     return map;
   });
 
+  /** each training run's prompt format (runs stored before formats existed have none) */
+  #runFormats = new Map<string, string>();
+
+  /**
+   * Picks the tuned model; a training run brings its own prompt format along (what it trained on):
+   * Alpaca stays Alpaca, the record's template is the task's template. A run trained through the chat
+   * template keeps the current choice: Evaluate has no chat prompt format, and the notice says so.
+   */
+  chooseTuned(id: string): void {
+    this.form.tuned = id;
+    const trained = this.#runFormats.get(id);
+    if (trained === 'alpaca' || trained === 'template') this.form.promptFormat = trained === 'alpaca' ? 'alpaca' : 'task';
+    else if (trained === 'chat') this.notice = 'This run trained through the chat template; Evaluate prompts with the Alpaca or the task template, so its scores may understate it.';
+  }
+
   async refresh(): Promise<void> {
     try {
-      const [metrics, sources, evaluations] = await Promise.all([this.#api.evalMetrics(), this.#api.evalSources(), this.#api.evalList()]);
+      const [metrics, sources, evaluations, trainingRuns] = await Promise.all([
+        this.#api.evalMetrics(),
+        this.#api.evalSources(),
+        this.#api.evalList(),
+        this.#api.listTrainingRuns().catch(() => []),
+      ]);
+      this.#runFormats = new Map(trainingRuns.flatMap((run) => (run.promptFormat ? [[run.id, run.promptFormat] as const] : [])));
       this.metrics = metrics;
       this.datasets = sources.datasets;
       this.runs = sources.runs;

@@ -5,11 +5,13 @@ import { proxy } from 'comlink';
 import type { ModelSummary } from '../studio-client';
 import { errorMessage, onePerStudio, type Studio } from './studio.svelte';
 import { saveBlob } from './download';
+import { FALLBACK, formSettings, type Hyperparameters } from './train-form';
 
-import type { RunDetail, RunSummary, TrainDefaults, TrainEvent, TrainExample, TrainingMethodInfo, TrainSpec } from '../../workers/training';
+import type { LossMode, PromptFormat, RunDetail, RunSummary, TrainDefaults, TrainEvent, TrainExample, TrainingMethodInfo, TrainSpec } from '../../workers/training';
 import type { DatasetRecord } from '../../workers/data';
 
-export type { RunDetail, RunSummary, TrainDefaults, TrainEvent, TrainExample, TrainSpec };
+export type { LossMode, PromptFormat, RunDetail, RunSummary, TrainDefaults, TrainEvent, TrainExample, TrainSpec };
+export type { Hyperparameters, Schedule } from './train-form';
 
 export type MethodInfo = TrainingMethodInfo;
 export type MetricPoint = RunDetail['metrics'][number];
@@ -24,37 +26,6 @@ export interface DatasetChoice {
 
 /** The built-in examples' pseudo dataset id in the data picker. */
 export const SAMPLE_DATA = 'sample';
-
-export type Schedule = 'constant' | 'linear' | 'cosine';
-
-/** The hyperparameters every method shares; method-specific keys live in the method form. */
-export interface Hyperparameters {
-  totalSteps: number | null;
-  learningRate: number | null;
-  batchSize: number | null;
-  /** tokens per example; null = as long as the model's positions allow (the worker decides) */
-  maxLength: number | null;
-  warmupSteps: number | null;
-  schedule: Schedule;
-  /** 0 = never validate */
-  evalEvery: number | null;
-  /** share of the examples held out for validation loss */
-  validationFraction: number | null;
-  seed: number | null;
-}
-
-/** Where the form starts before a method's defaults arrive, and for keys the defaults leave out. */
-const FALLBACK: Hyperparameters = {
-  totalSteps: 100,
-  learningRate: 2e-4,
-  batchSize: 4,
-  maxLength: null,
-  warmupSteps: 0,
-  schedule: 'linear',
-  evalEvery: 10,
-  validationFraction: 0.2,
-  seed: 42,
-};
 
 /** What the watched run is doing, as the buttons need it. */
 export type Phase = 'idle' | 'starting' | 'running' | 'pausing' | 'paused' | 'cancelling';
@@ -152,6 +123,15 @@ export class TrainState {
         evalEvery: trainer.evalEvery ?? (first ? FALLBACK.evalEvery : this.hyper.evalEvery),
         validationFraction: first ? defaults.validationFraction : this.hyper.validationFraction,
         seed: first ? trainer.seed : this.hyper.seed,
+        gradientAccumulationSteps: trainer.gradientAccumulationSteps,
+        weightDecay: trainer.weightDecay,
+        // how the data becomes rows and when to stop are the user's choice across methods too
+        promptFormat: first ? defaults.promptFormat : this.hyper.promptFormat,
+        loss: first ? defaults.loss : this.hyper.loss,
+        packing: first ? defaults.packing : this.hyper.packing,
+        earlyStoppingPatience: first ? trainer.earlyStoppingPatience : this.hyper.earlyStoppingPatience,
+        earlyStoppingThreshold: first ? trainer.earlyStoppingThreshold : this.hyper.earlyStoppingThreshold,
+        keepBest: first ? trainer.loadBestAtEnd : this.hyper.keepBest,
       };
       this.defaults = defaults;
     } catch (err) {
@@ -161,38 +141,13 @@ export class TrainState {
 
   /** The run spec from the form; throws naming the field that is not valid. */
   buildSpec(modelId: string, methodConfig: Record<string, unknown>, examples: readonly TrainExample[]): TrainSpec {
-    const h = this.hyper;
-    const positiveInt = (label: string, v: number | null): number => {
-      if (v === null || !Number.isInteger(v) || v <= 0) throw new Error(`${label} must be a whole number above 0, got ${v ?? 'nothing'}.`);
-      return v;
-    };
-    const totalSteps = positiveInt('Steps', h.totalSteps);
-    if (h.learningRate === null || !Number.isFinite(h.learningRate) || h.learningRate <= 0) {
-      throw new Error(`Learning rate must be a positive number, got ${h.learningRate ?? 'nothing'}.`);
-    }
-    const warmupSteps = h.warmupSteps ?? 0;
-    if (!Number.isInteger(warmupSteps) || warmupSteps < 0) throw new Error(`Warmup steps must be a whole number ≥ 0, got ${warmupSteps}.`);
-    const evalEvery = h.evalEvery ?? 0;
-    if (!Number.isInteger(evalEvery) || evalEvery < 0) throw new Error(`Validate every must be a whole number ≥ 0 (0 = never), got ${evalEvery}.`);
-    const fraction = h.validationFraction ?? 0;
-    if (!(fraction >= 0 && fraction < 1)) throw new Error(`Validation share must be in [0, 1), got ${fraction}.`);
-    if (evalEvery > 0 && fraction === 0) throw new Error('Validation share is 0 but "Validate every" is set: hold out some examples or set it to 0.');
+    const settings = formSettings(this.hyper);
     const sample = this.dataSource === SAMPLE_DATA;
     return {
       modelId,
       ...(sample ? { examples: [...examples] } : { datasetId: this.dataSource }),
-      validationFraction: fraction,
       method: { name: this.method, config: methodConfig },
-      trainer: {
-        totalSteps,
-        learningRate: h.learningRate,
-        batchSize: positiveInt('Batch size', h.batchSize),
-        warmupSteps,
-        schedule: h.schedule,
-        evalEvery: evalEvery === 0 ? null : evalEvery,
-        seed: h.seed ?? FALLBACK.seed!,
-      },
-      ...(h.maxLength === null ? {} : { maxLength: positiveInt('Max length', h.maxLength) }),
+      ...settings,
       name: `${this.method} · ${sample ? 'sample instructions' : (this.datasets?.find((d) => d.id === this.dataSource)?.name ?? 'dataset')}`,
     };
   }
@@ -321,7 +276,7 @@ export class TrainState {
       if (this.#pending.length && this.#pending[this.#pending.length - 1].step >= event.step) {
         this.#pending = this.#pending.filter((p) => p.step < event.step);
       }
-      this.#pending.push({ step: event.step, loss: event.loss, valLoss: event.valLoss, lr: event.lr });
+      this.#pending.push({ step: event.step, loss: event.loss, valLoss: event.valLoss, lr: event.lr, ...(event.stage === undefined ? {} : { stage: event.stage }) });
       this.#flush ??= setTimeout(() => this.#flushNow(), 100);
       if (event.skipped) this.notice = `Step ${event.step} was skipped: the loss or a gradient was not finite (weights unchanged).`;
     } else if (event.kind === 'status') {

@@ -7,11 +7,14 @@
 // were tuned with the same session on Node wasm, which gives the same numbers as WebGPU here
 // (prefix 6.353 → 6.303, adapter 6.328 → 6.254 over 12 steps), validating every 2 steps so the
 // first point comes before the adapter's early drop levels off.
+// Then (train-staged.ts, issue 11's acceptance): ShareGPT chats with a system turn through the chat
+// template, a 2-stage plan with 30% plain text, early stopping with the best checkpoint exported.
 import { readFile } from 'node:fs/promises';
 import type { Page } from 'playwright-core';
 import { parseSafetensors } from '../../src/core/model/safetensors';
 import { readZip } from '../../src/core/zip';
 import { assert, assertEqual, fixturePath, MODEL_FILES, waitForBackend, type BrowserTest } from './harness';
+import { stagedTests } from './train-staged';
 
 const MODEL = 'tiny-llama';
 
@@ -213,4 +216,5 @@ export const tests: BrowserTest[] = [
       assertEqual(elementCount(adapter.files.get('adapter.safetensors')!, 'adapter'), trainable.get(adapterRun), 'adapter weights = trainable count');
     },
   },
+  ...stagedTests(exportThroughUi),
 ];

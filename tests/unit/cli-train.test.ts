@@ -1,5 +1,5 @@
 // `hone train` end to end: LoRA on tiny-llama for 5 steps from an Alpaca JSONL file writes a PEFT
-// folder whose weights are exactly what the same run in process (src/core/train/run.ts + Trainer)
+// folder whose weights are exactly what the same run in process (the row builder's rows + Trainer)
 // gives; `logits --adapter OUT` then differs from the base model and equals the in-process
 // PeftModel. Bad arguments give one line on stderr, a non-zero exit, and no folder.
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -9,13 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setNodeBackend } from '../../cli/node-backend';
-import { examplesFrom } from '../../cli/commands/train';
 import { loadCheckpoint } from '../../src/core/model/checkpoint';
 import { Decoder, computeLogits } from '../../src/core/model/decoder';
 import { parseSafetensors } from '../../src/core/model/safetensors';
 import { PeftModel, exportAdapterFolder, readAdapterFolder } from '../../src/core/peft';
 import { Trainer } from '../../src/core/train/loop';
-import { buildRows, createPeftModel, methodDefaults } from '../../src/core/train/run';
+import { createPeftModel, methodDefaults } from '../../src/core/train/run';
+import { buildTrainingRows } from '../../src/core/train/rows';
 import { readModelDir } from '../../cli/read-model-dir';
 import { maxDiffUnmasked } from './compare';
 
@@ -38,7 +38,8 @@ const RECORDS = [
   { instruction: 'Say hello.', input: '', output: 'Hello there' },
   { instruction: 'Opposite of up?', input: '', output: 'down' },
 ];
-const SETTINGS = { steps: 5, lr: 1e-2, maxLength: 40, seed: 7, batch: 2 };
+// the Alpaca prompt is ~120–170 tokens on tiny-llama's tokenizer; rows are cut from the right (TRL)
+const SETTINGS = { steps: 5, lr: 1e-2, maxLength: 256, seed: 7, batch: 2 };
 
 const work = mkdtempSync(join(tmpdir(), 'hone-cli-train-'));
 const dataFile = join(work, 'data.jsonl');
@@ -65,7 +66,12 @@ describe('hone train', () => {
     expect(run.code, run.stderr).toBe(0);
     const summary = JSON.parse(run.stdout);
     // r 8 on q_proj (32→32) and v_proj (32→16) of 2 layers: 2 · (8·32 + 32·8 + 8·32 + 16·8) = 1792
-    expect(summary).toMatchObject({ method: 'lora', status: 'completed', steps: 5, skippedSteps: 0, examples: 5, rows: { train: 5, validation: 0, dropped: 0 } });
+    expect(summary).toMatchObject({
+      method: 'lora', status: 'completed', steps: 5, skippedSteps: 0, examples: 5, skippedExamples: 0, exported: 'last',
+      rows: { train: 5, validation: 0, dropped: 0 },
+      settings: { promptFormat: 'alpaca', loss: 'completion', packing: false, maxLength: 256 },
+    });
+    expect(summary.settings.trainer).toMatchObject({ totalSteps: 5, learningRate: 1e-2, batchSize: 2, seed: 7, evalEvery: null, loadBestAtEnd: false });
     expect(summary.trainable.trainable).toBe(1792);
     expect(summary.files).toEqual(['README.md', 'adapter_config.json', 'adapter_model.safetensors']);
     expect(summary.loss.last).toBeLessThan(summary.loss.first);
@@ -80,8 +86,9 @@ describe('hone train', () => {
     // the same run in process: same rows, same method, same trainer settings, same seed
     const checkpoint = loadCheckpoint(await readModelDir(modelDir));
     const decoder = Decoder.fromHost(checkpoint.config, checkpoint.weights);
-    const { examples } = examplesFrom(RECORDS.map((r) => ({ instruction: r.instruction, context: r.input, output: r.output })));
-    const { rows } = buildRows(checkpoint.tokenizer, examples, { maxLength: SETTINGS.maxLength });
+    const records = RECORDS.map((r) => ({ instruction: r.instruction, ...(r.input ? { context: r.input } : {}), output: r.output }));
+    const { rows, summary: rowsSummary } = buildTrainingRows(records, checkpoint.tokenizer, { maxLength: SETTINGS.maxLength });
+    expect(summary.data).toMatchObject({ examples: 5, used: 5, dropped: [], scoredTokens: { train: rowsSummary.scoredTokens, validation: 0 }, validationFrom: 'none' });
     const model = createPeftModel(decoder, { name: 'lora' }, SETTINGS.seed);
     const trainer = new Trainer(model, { train: rows }, {
       ...methodDefaults('lora').trainer,
@@ -136,7 +143,13 @@ describe('hone train', () => {
       [['--config', '[1]'], 'bad-config', '--config must be a JSON object of lora settings'],
       [['--val-fraction', '1'], 'bad-val', '--val-fraction must be in [0, 1), got "1"'],
       [['--data', join(work, 'missing.jsonl')], 'no-data', 'missing.jsonl: no such file'],
-      [['--data', noOutputs], 'no-outputs', 'none of its 1 record(s) has an output to train on'],
+      [['--data', noOutputs], 'no-outputs', `--data ${noOutputs}: training rows: record 0 (instruction), field "output": is missing`],
+      [['--prompt', 'markdown'], 'bad-prompt', '--prompt must be one of alpaca, template, chat, got "markdown"'],
+      [['--loss', 'prompt'], 'bad-loss', '--loss must be one of completion, assistant, all, got "prompt"'],
+      [['--schedule', 'step'], 'bad-schedule', '--schedule must be one of constant, linear, cosine, got "step"'],
+      [['--weight-decay', '-1'], 'bad-decay', '--weight-decay (TrainerConfig.weightDecay) must be a finite number ≥ 0, got -1'],
+      [['--early-stopping-patience', '2'], 'no-val-patience', '--early-stopping-patience (trainer.earlyStoppingPatience) needs validation examples'],
+      [['--chat-template', join(work, 'missing.jinja')], 'no-template', 'missing.jinja: no such file'],
     ];
     // three processes at a time: each loads tfjs, and the test machines are small
     const results: Awaited<ReturnType<typeof hone>>[] = [];

@@ -4,34 +4,29 @@
 // as promised; the export zip reads back as the same adapter; no tensor leaks; and the worker API
 // cancels a run when the loaded model changes.
 import 'fake-indexeddb/auto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { setNodeBackend } from '../../cli/node-backend';
 import { Decoder } from '../../src/core/model/decoder';
 import { readAdapterFolder } from '../../src/core/peft';
 import { parseSafetensors } from '../../src/core/model/safetensors';
 import { createDataset, getRun, listCheckpoints, loadLatestCheckpoint, openHoneDb, type HoneDb } from '../../src/core/store';
-import { renderInstruction } from '../../src/core/train/run';
-import { loadExamples, splitOff } from '../../src/core/train/session-spec';
+import { loadRecords, splitOff } from '../../src/core/train/session-spec';
+import { buildTrainingRows } from '../../src/core/train/rows';
+import type { RunDataSummary } from '../../src/core/train/run-builder';
 import { exportRun, slug } from '../../src/core/train/run-export';
-import { listRunSummaries, runDetail, TrainingSession, type SessionModel, type TrainEvent, type TrainSpec } from '../../src/core/train/session';
+import { buildSessionRun, listRunSummaries, runDetail, TrainingSession, type SessionModel, type TrainEvent, type TrainSpec } from '../../src/core/train/session';
 import { readZip } from '../../src/core/zip';
 import type { BackendReport } from '../../src/core/backend/select';
 import { setBackendReport, setCurrent, type LoadedModel } from '../../workers/context';
 import { trainingApi } from '../../workers/training';
-import { loadFixture, type Fixture } from './decoder-fixtures';
+import type { Fixture } from './decoder-fixtures';
+import { useSessionModel } from './train-session-fixture';
 
+const loaded = useSessionModel();
 let fixture: Fixture;
 let decoder: Decoder;
 let model: SessionModel;
-
-beforeAll(async () => {
-  await setNodeBackend('cpu');
-  fixture = await loadFixture('tiny-llama');
-  decoder = Decoder.fromHost(fixture.checkpoint.config, fixture.checkpoint.weights);
-  model = { id: 'tiny-llama', name: 'tiny-llama', decoder, tokenizer: fixture.checkpoint.tokenizer, rawConfig: fixture.checkpoint.rawConfig };
-});
-afterAll(() => decoder.dispose());
+beforeAll(() => ({ fixture, decoder, model } = loaded));
 
 const EXAMPLES = [
   ['Name a colour.', 'Blue.'],
@@ -289,29 +284,43 @@ describe('TrainingSession', () => {
 });
 
 describe('examples from a stored dataset', () => {
-  it('uses the examples\' own splits, leaves out test and output-less ones, and renders the Alpaca prompt', { timeout: 120_000 }, async () => {
+  it('uses the examples\' own splits, leaves out the test split, renders the Alpaca prompt, and refuses an output-less record by index', { timeout: 120_000 }, async () => {
     const db = await freshDb();
-    const dataset = await createDataset(db, { name: 'tiny', source: 'test' }, [
-      { instruction: 'Name a colour.', output: 'Blue.', split: 'train' },
+    const records = [
+      { instruction: 'Name a colour.', output: 'Blue.', split: 'train' as const },
       { instruction: 'Say hello.', output: 'Hello!' },
       { instruction: 'Capital of France?', output: 'Paris.' },
-      { instruction: 'Translate', context: 'chat', output: 'cat', split: 'validation' },
-      { instruction: 'Held-out question', output: 'x', split: 'test' },
-      { instruction: 'Unanswered' },
-    ]);
-    const fromDataset = spec(METHODS[0], { examples: undefined, datasetId: dataset.id, trainer: { totalSteps: 1, batchSize: 2, evalEvery: 1, seed: 3 } });
+      { instruction: 'Translate', context: 'chat', output: 'cat', split: 'validation' as const },
+      { instruction: 'Held-out question', output: 'x', split: 'test' as const },
+    ];
+    const dataset = await createDataset(db, { name: 'tiny', source: 'test' }, records);
+    const unanswered = await createDataset(db, { name: 'unanswered', source: 'test' }, [...records, { instruction: 'Unanswered' }]);
+    const before = await storeContents(db);
+    await expect(TrainingSession.start(db, model, spec(METHODS[0], { examples: undefined, datasetId: unanswered.id, maxLength: 256 }), () => {})).rejects.toThrow(
+      'Training settings: training rows: record 5 (instruction), field "output": is missing',
+    );
+    expect(await storeContents(db)).toEqual(before);
+    // the Alpaca prompt alone is ~120 tokens on this tokenizer (~170 with an input), and rows are cut from the right (TRL): 256 keeps every answer
+    const fromDataset = spec(METHODS[0], { examples: undefined, datasetId: dataset.id, maxLength: 256, trainer: { totalSteps: 1, batchSize: 2, evalEvery: 1, seed: 3 } });
     const session = await TrainingSession.start(db, model, fromDataset, () => {});
     expect(await session.run()).toMatchObject({ status: 'completed', datasetId: dataset.id });
     const run = (await getRun(db, session.runId))!;
     expect(run.datasetId).toBe(dataset.id);
-    // 3 train (1 train + 2 unsplit: an explicit validation split means nothing more is held out), 1 validation
-    expect((run.config as { rows: unknown }).rows).toEqual({ train: 3, validation: 1, dropped: 0 });
+    // 3 train (1 train + 2 unsplit: an explicit validation split means nothing more is held out), 1 validation, the test record skipped
+    const config = run.config as { rows: unknown; data: RunDataSummary; promptFormat: string };
+    expect(config.rows).toEqual({ train: 3, validation: 1, dropped: 0 });
+    expect(config.data).toMatchObject({ examples: 5, used: 4, skipped: { test: 1 }, dropped: [], validationFrom: 'split' });
+    expect(config.promptFormat).toBe('alpaca');
     expect(run.metrics).toEqual([expect.objectContaining({ step: 1, valLoss: expect.any(Number) })]);
 
-    const examples = await loadExamples(db, fromDataset, 3);
-    expect(examples.skipped).toEqual({ noOutput: 1, test: 1 });
-    expect(examples.validation).toEqual([renderInstruction({ instruction: 'Translate', context: 'chat', output: 'cat' })]);
-    expect(examples.validation[0].prompt).toContain('### Input:\nchat\n\n### Response:\n');
+    const source = await loadRecords(db, fromDataset);
+    expect(source.records.map((r) => r.instruction)).toEqual(records.map((r) => r.instruction));
+    const built = await buildSessionRun(db, model, fromDataset);
+    built.peft.dispose();
+    const [validationRow] = built.data.validation!;
+    const expected = buildTrainingRows([source.records[3]], model.tokenizer, { maxLength: 256 }).rows[0];
+    expect(validationRow).toEqual(expected);
+    expect(model.tokenizer.decode(validationRow.inputIds)).toContain('### Instruction:\nTranslate\n\n### Input:\nchat\n\n### Response:\n');
   });
 
   it('splits unsplit examples with a seeded shuffle: same seed, same split', () => {

@@ -17,7 +17,8 @@ import { mean, pairedBootstrap, type BootstrapInterval } from '../eval/aggregate
 import { scoreMultipleChoice } from '../eval/loglik';
 import { normalizeAnswer } from '../eval/metrics/squad';
 import { Trainer } from '../train/loop';
-import { buildRows, createPeftModel, type MethodSpec, type TrainExample } from '../train/run';
+import type { MethodSpec, TrainExample } from '../train/run';
+import { pairRecord, prepareRun } from '../train/run-builder';
 import { PeftModel } from '../peft/model';
 import { CLUSTERS, clusterNamed, renderInstance, type Rendering, type TaskCluster } from '../world/tasks';
 import { makeWorld, pick, shuffle, type World } from '../world/world';
@@ -257,39 +258,37 @@ async function tune(
   label: string,
   opts: FlanRunOptions,
 ): Promise<{ model: PeftModel; trainLoss: { first: number; last: number }; seconds: number }> {
-  const { rows } = buildRows(tokenizer, examples, { maxLength: config.maxLength });
-  const model = createPeftModel(decoder, { name: method.name, config: method.config }, config.seed, {
-    tokenize: (text) => tokenizer.encode(text, { addSpecialTokens: false }),
-  });
-  const losses: number[] = [];
-  const trainer = new Trainer(
-    model,
-    { train: rows },
-    {
+  // the run builder, as the Train view and `hone train` build runs: each pair trains as TRL's prompt-completion
+  const { peft: model, data, trainer: settings } = prepareRun(decoder, tokenizer, { name: label, records: examples.map(pairRecord) }, {
+    method: { name: method.name, ...(method.config ? { config: method.config } : {}) },
+    trainer: {
       totalSteps: config.steps,
       batchSize: config.batchSize,
       learningRate: method.learningRate,
       warmupSteps: Math.round(config.steps * 0.05),
       schedule: 'cosine',
       seed: config.seed,
-      padTokenId: tokenizer.eosTokenId ?? 0,
     },
-    {
+    rows: { maxLength: config.maxLength },
+    validationFraction: 0,
+  });
+  const losses: number[] = [];
+  let trainer: Trainer | null = null;
+  const started = performance.now();
+  try {
+    trainer = new Trainer(model, data, settings, {
       onProgress: (e) => {
         losses.push(e.loss);
         opts.onProgress?.({ stage: label, step: e.step, totalSteps: e.totalSteps, loss: e.loss });
       },
-    },
-  );
-  const started = performance.now();
-  try {
+    });
     const result = await trainer.run(opts.signal);
     if (result.status === 'cancelled') throw new DOMException('the experiment was cancelled', 'AbortError');
   } catch (error) {
     model.dispose();
     throw error;
   } finally {
-    trainer.dispose();
+    trainer?.dispose();
   }
   const tail = losses.slice(-10);
   return { model, trainLoss: { first: losses[0], last: mean(tail) }, seconds: (performance.now() - started) / 1000 };

@@ -1,7 +1,9 @@
 // A stored run's weights as a downloadable zip of the method's own folder layout: PEFT
 // (adapter_config.json + adapter_model.safetensors + README.md), AdapterHub for bottleneck adapters,
 // a Hugging Face checkpoint for full fine-tuning and layer freezing (exportAdapterFolder decides).
-// The weights are the run's latest checkpoint: the final ones, or the best when loadBestAtEnd was set.
+// The weights are the run's latest checkpoint's: the final ones, or, when the run keeps the best
+// (loadBestAtEnd), the best validated ones — put back at the end of a finished run, and read from the
+// checkpoint's best/ tensors for a run paused or cancelled before its end.
 import * as tf from '@tensorflow/tfjs';
 import { exportAdapterFolder } from '../peft/io';
 import { getRun, loadLatestCheckpoint, type HoneDb } from '../store';
@@ -35,7 +37,9 @@ export async function exportRun(db: HoneDb, model: SessionModel, runId: string):
   }
   const checkpoint = await loadLatestCheckpoint(db, runId);
   if (!checkpoint) throw new Error(`Run “${config.name}” has no checkpoint yet (one is saved every ${config.checkpointEvery} steps and when a run stops); nothing to export.`);
-  const weights = tensorsWithPrefix(trainerStateOf(checkpoint), 'weights/');
+  const state = trainerStateOf(checkpoint);
+  const best = config.trainer.loadBestAtEnd ? tensorsWithPrefix(state, 'best/') : new Map();
+  const weights = best.size > 0 ? best : tensorsWithPrefix(state, 'weights/');
   const tokenize = (text: string): number[] => model.tokenizer.encode(text, { addSpecialTokens: true });
   const peft = createPeftModel(model.decoder, config.method, config.trainer.seed, { tokenize });
   try {

@@ -1,13 +1,13 @@
-// From (prompt, completion) text to what a Trainer needs: tokenized rows, a PeftModel with the
-// chosen method, per-method defaults. One place shared by the CLI, the worker and the benchmark, so
-// the three train on exactly the same rows.
+// What a run needs besides its rows: PEFT methods with per-method defaults, the model with a fresh
+// method, and the checks of row length against the model. The rows themselves come from the run
+// builder (run-builder.ts → rows/), which the CLI, the worker, the FLAN experiment and the bench share.
 //
-// Tokenization follows TRL's SFTTrainer for prompt-completion data (trl/trainer/sft_trainer.py,
-// tokenize_fn): the prompt and prompt + completion are tokenized separately, the first
-// len(prompt ids) tokens of the joint encoding are the prompt (labels −100) and the rest the
-// completion, then EOS is appended. Tokenizing the completion on its own would differ at the seam
-// (a Metaspace tokenizer prepends ▁; BPE merges can cross the boundary), and the joint encoding is
-// what the model sees when it continues the prompt.
+// buildRows / splitRows below are the pre-builder path for (prompt, completion) pairs (keep-completion
+// truncation, a split by rows); nothing in the app calls them any more, only their own tests do.
+// Tokenization there follows TRL's SFTTrainer for prompt-completion data (trl/trainer/sft_trainer.py,
+// tokenize_fn): the prompt and prompt + completion are tokenized separately, the first len(prompt ids)
+// tokens of the joint encoding are the prompt (labels −100) and the rest the completion, then EOS is
+// appended.
 import type { Decoder } from '../model/decoder';
 import type { HoneTokenizer } from '../tokenizer/tokenizer';
 import { PeftModel } from '../peft/model';
@@ -99,6 +99,7 @@ export interface BuildRowsOptions {
 }
 
 /**
+ * @deprecated the run builder (run-builder.ts) builds every run's rows; this is the old pair path.
  * Tokenized training rows with completion-only labels. `dropped` counts examples that had no
  * completion token left after truncation. Throws, saying why, when there are no examples, an
  * example is not a pair of strings, or no example keeps a completion token.
@@ -125,6 +126,7 @@ export function buildRows(tokenizer: HoneTokenizer, examples: readonly TrainExam
 }
 
 /**
+ * @deprecated the run builder splits by examples (splitOff in run-builder.ts), never by rows.
  * Splits rows into training and validation sets: a seeded shuffle, then ⌊fraction · n⌋ rows (at
  * least one when fraction > 0) for validation. At least one row always stays for training.
  */

@@ -3,6 +3,8 @@
 // running it) is reported: paused, at the step of the checkpoint a resume continues from.
 import { getRun, listCheckpoints, listRuns, type HoneDb, type RunMetric, type RunRecord } from '../store';
 import type { TrainerConfig } from './config';
+import type { RunDataSummary } from './run-builder';
+import type { LossMode, PromptFormat } from './rows';
 import type { TrainSpec } from './session-spec';
 
 export type RunStatusView = 'pending' | 'running' | 'paused' | 'completed' | 'stopped-early' | 'failed' | 'cancelled';
@@ -26,7 +28,19 @@ export interface RunSummary {
   updatedAt: number;
   bestValLoss?: number;
   trainable: TrainableCount;
+  /** what became of the dataset's records (runs stored before the run builder have none) */
+  data?: RunDataSummary;
+  /** the prompt format instruction records trained with: Evaluate starts from it */
+  promptFormat?: PromptFormat;
+  /** staged plans: each stage's first and last update, in training order, from the stored metrics */
+  stageSteps?: StageSteps[];
   error?: string;
+}
+
+export interface StageSteps {
+  stage: number;
+  firstStep: number;
+  lastStep: number;
 }
 
 export interface RunDetail extends RunSummary {
@@ -43,9 +57,14 @@ export interface StoredRunConfig {
   method: { name: string; config: Record<string, unknown> };
   trainer: TrainerConfig;
   maxLength: number;
+  promptFormat: PromptFormat;
+  loss: LossMode;
+  packing: boolean;
   checkpointEvery: number;
   trainable: TrainableCount;
   rows: { train: number; validation: number; dropped: number };
+  /** the run builder's summary: examples used, dropped and why, scored tokens, per-stage counts */
+  data?: RunDataSummary;
   /** set when early stopping ended the run (the store's status is then "completed") */
   stoppedEarly?: boolean;
 }
@@ -83,8 +102,23 @@ export function summarize(run: RunRecord, opts: { active: boolean; checkpointSte
     updatedAt: run.updatedAt,
     ...(best === undefined ? {} : { bestValLoss: best }),
     trainable: config.trainable ?? { trainable: 0, total: 0, percent: 0 },
+    ...(config.data ? { data: config.data } : {}),
+    ...(config.promptFormat ? { promptFormat: config.promptFormat } : {}),
+    ...(config.data?.stages ? { stageSteps: stageSteps(run.metrics) } : {}),
     ...(run.error ? { error: run.error } : {}),
   };
+}
+
+/** Runs of consecutive updates on one stage, in step order: a staged plan gives one entry per stage, ascending. */
+export function stageSteps(metrics: readonly { step: number; stage?: number }[]): StageSteps[] {
+  const out: StageSteps[] = [];
+  for (const m of [...metrics].sort((a, b) => a.step - b.step)) {
+    if (m.stage === undefined) continue;
+    const last = out.at(-1);
+    if (last && last.stage === m.stage) last.lastStep = m.step;
+    else out.push({ stage: m.stage, firstStep: m.step, lastStep: m.step });
+  }
+  return out;
 }
 
 /**

@@ -1,14 +1,21 @@
 // What a training run is asked to do (TrainSpec), checked before anything is built or stored, and
-// the examples it trains on: inline pairs or a stored dataset, split into train and validation.
-// Every error names the field (`trainer.learningRate`) and what it needs, so the form can say so.
-import { Rng } from '../rng';
+// where its records come from: inline pairs or a stored dataset (IndexedDB, the studio's side of the
+// run builder's RunRecordSource). Every error names the field (`trainer.learningRate`) and what it
+// needs, so the form can say so.
+import type { InstructionRecord } from '../data/record';
+import { recipeOf } from '../data/shaping/specs';
 import { getDataset, getExamples, type HoneDb } from '../store';
 import { getMethod } from '../peft/registry';
 import '../peft/methods';
 import { TRAINER_DEFAULTS, type TrainerConfig } from './config';
-import { methodDefaults, renderInstruction, type MethodSpec, type TrainExample } from './run';
+import { methodDefaults, type MethodSpec, type TrainExample } from './run';
+import { DEFAULT_MAX_LENGTH, DEFAULT_VALIDATION_FRACTION, pairRecord, splitOff, type RunRecordSource, type RunSettings, type SourceRecords } from './run-builder';
+import { LOSS_MODES, PROMPT_FORMATS, type LossMode, type PromptFormat } from './rows';
 
 export type { MethodSpec };
+export { DEFAULT_MAX_LENGTH, DEFAULT_VALIDATION_FRACTION, pairRecord, splitOff };
+
+export { LOSS_MODES, PROMPT_FORMATS };
 
 export interface TrainSpec {
   /** the stored model to adapt; it must be the loaded one */
@@ -23,6 +30,14 @@ export interface TrainSpec {
   trainer: Partial<TrainerConfig> & { totalSteps: number };
   /** longest training row in tokens (default min(256, what the model's positions allow)) */
   maxLength?: number;
+  /** how instruction records become a prompt (default 'alpaca'); other kinds train as what they are */
+  promptFormat?: PromptFormat;
+  /** which tokens are scored (default 'completion') */
+  loss?: LossMode;
+  /** best-fit-decreasing packing of whole sequences into rows of maxLength (default false) */
+  packing?: boolean;
+  /** a Jinja chat template to use instead of the tokenizer's own */
+  chatTemplate?: string;
   /** save a resumable checkpoint every this many updates (default: a tenth of the run, at most 50) */
   checkpointEvery?: number;
   name?: string;
@@ -35,13 +50,13 @@ export interface TrainDefaults {
   maxLength: number;
   checkpointEvery: number;
   validationFraction: number;
+  promptFormat: PromptFormat;
+  loss: LossMode;
+  packing: boolean;
 }
 
 /** 100 updates: long enough to see a tiny model's loss move, short enough to finish in a browser tab. */
 export const DEFAULT_TOTAL_STEPS = 100;
-/** 256 tokens fits an Alpaca-style instruction and answer for most examples. */
-export const DEFAULT_MAX_LENGTH = 256;
-export const DEFAULT_VALIDATION_FRACTION = 0.1;
 
 export function defaultCheckpointEvery(totalSteps: number): number {
   return Math.max(1, Math.min(50, Math.ceil(totalSteps / 10)));
@@ -58,11 +73,17 @@ export function trainingDefaults(method: string): TrainDefaults {
     maxLength: DEFAULT_MAX_LENGTH,
     checkpointEvery: defaultCheckpointEvery(totalSteps),
     validationFraction: DEFAULT_VALIDATION_FRACTION,
+    promptFormat: 'alpaca',
+    loss: 'completion',
+    packing: false,
   };
 }
 
 const TRAINER_KEYS = new Set<string>([...Object.keys(TRAINER_DEFAULTS), 'totalSteps', 'padTokenId']);
-const SPEC_KEYS = new Set(['modelId', 'datasetId', 'examples', 'validationFraction', 'method', 'trainer', 'maxLength', 'checkpointEvery', 'name']);
+const SPEC_KEYS = new Set([
+  'modelId', 'datasetId', 'examples', 'validationFraction', 'method', 'trainer', 'maxLength', 'checkpointEvery', 'name',
+  'promptFormat', 'loss', 'packing', 'chatTemplate',
+]);
 /** trainer fields that may be null (meaning "off") */
 const NULLABLE = new Set(['maxGradNorm', 'evalEvery', 'earlyStoppingPatience', 'padTo']);
 
@@ -104,6 +125,16 @@ export function checkSpec(spec: TrainSpec): void {
       fail(key, `must be a whole number ≥ ${key === 'maxLength' ? 2 : 1}, got ${String(value)}`);
     }
   }
+  const oneOf = (field: 'promptFormat' | 'loss', known: readonly string[]): void => {
+    const value = spec[field];
+    if (value !== undefined && !known.includes(value)) fail(field, `must be one of ${known.join(', ')}, got ${JSON.stringify(value)}`);
+  };
+  oneOf('promptFormat', PROMPT_FORMATS);
+  oneOf('loss', LOSS_MODES);
+  if (spec.packing !== undefined && typeof spec.packing !== 'boolean') fail('packing', `must be true or false, got ${JSON.stringify(spec.packing)}`);
+  if (spec.chatTemplate !== undefined && (typeof spec.chatTemplate !== 'string' || spec.chatTemplate.trim() === '')) {
+    fail('chatTemplate', 'must be a Jinja chat template (text); leave it out to use the tokenizer\'s own');
+  }
   if (!isObject(spec.method) || typeof spec.method.name !== 'string') fail('method', 'must be { name, config? }');
   getMethod(spec.method.name);
   if (spec.method.config !== undefined && !isObject(spec.method.config)) fail('method.config', 'must be an object of PEFT settings');
@@ -128,61 +159,34 @@ export function checkSpec(spec: TrainSpec): void {
   }
 }
 
-export interface SplitExamples {
-  train: TrainExample[];
-  validation: TrainExample[];
-  /** dataset examples left out: no output to learn, or in the test split */
-  skipped: { noOutput: number; test: number };
+/** A stored dataset as the run builder's record source: its examples in dataset order, a plan's stage names. */
+export function storedDatasetSource(db: HoneDb, datasetId: string): RunRecordSource {
+  return {
+    async read(): Promise<SourceRecords> {
+      const dataset = await getDataset(db, datasetId);
+      if (!dataset) throw new Error(`Training settings: dataset "${datasetId}" is not stored in this browser; it may have been deleted. Choose another dataset.`);
+      const examples = await getExamples(db, datasetId);
+      const records = examples.map(({ id: _id, datasetId: _dataset, position: _position, ...fields }) => fields as InstructionRecord);
+      const recipe = recipeOf(dataset);
+      const stageNames = recipe?.kind === 'plan' ? recipe.stages.map((stage) => stage.name) : undefined;
+      return { name: dataset.name, records, ...(stageNames ? { stageNames } : {}) };
+    },
+  };
 }
 
-/**
- * Seeded split of unsplit examples: `fraction` of them (at least one when fraction > 0 and two or
- * more exist) go to validation; both sides keep their original order.
- */
-export function splitOff<T>(items: readonly T[], fraction: number, seed: number): { train: T[]; validation: T[] } {
-  if (fraction <= 0 || items.length < 2) return { train: [...items], validation: [] };
-  const count = Math.min(items.length - 1, Math.max(1, Math.round(items.length * fraction)));
-  const indices = items.map((_, i) => i);
-  const rng = new Rng(seed);
-  for (let i = indices.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [indices[i], indices[j]] = [indices[j], indices[i]];
-  }
-  const held = new Set(indices.slice(0, count));
-  return { train: items.filter((_, i) => !held.has(i)), validation: items.filter((_, i) => held.has(i)) };
+/** The run's records: inline pairs, or the stored dataset's. */
+export async function loadRecords(db: HoneDb, spec: TrainSpec): Promise<SourceRecords> {
+  if (spec.examples) return { name: 'inline examples', records: spec.examples.map(pairRecord) };
+  return storedDatasetSource(db, spec.datasetId!).read();
 }
 
-/** The run's examples: inline ones, or the dataset's (its validation split when it has one). */
-export async function loadExamples(db: HoneDb, spec: TrainSpec, seed: number): Promise<SplitExamples> {
-  const fraction = spec.validationFraction ?? DEFAULT_VALIDATION_FRACTION;
-  if (spec.examples) return { ...splitOff(spec.examples, fraction, seed), skipped: { noOutput: 0, test: 0 } };
-  const datasetId = spec.datasetId!;
-  const dataset = await getDataset(db, datasetId);
-  if (!dataset) throw new Error(`Training settings: dataset "${datasetId}" is not stored in this browser; it may have been deleted. Choose another dataset.`);
-  const records = await getExamples(db, datasetId);
-  const skipped = { noOutput: 0, test: 0 };
-  const train: TrainExample[] = [];
-  const validation: TrainExample[] = [];
-  const unsplit: TrainExample[] = [];
-  for (const record of records) {
-    if (record.split === 'test') {
-      skipped.test++;
-      continue;
-    }
-    if (typeof record.output !== 'string' || record.output.length === 0) {
-      skipped.noOutput++;
-      continue;
-    }
-    const example = renderInstruction({ instruction: record.instruction, context: record.context, output: record.output });
-    (record.split === 'train' ? train : record.split === 'validation' ? validation : unsplit).push(example);
-  }
-  if (train.length + unsplit.length === 0) {
-    throw new Error(
-      `Dataset “${dataset.name}” has no training examples with an output (${records.length} examples: ` +
-        `${skipped.noOutput} without output, ${skipped.test} in the test split, ${validation.length} in validation).`,
-    );
-  }
-  // An explicit validation split is the user's choice; only without one is part of the rest held out.
-  const split = validation.length > 0 ? { train: unsplit, validation: [] } : splitOff(unsplit, fraction, seed);
-  return { train: [...train, ...split.train], validation: [...validation, ...split.validation], skipped };
+/** The spec's row settings for the run builder (maxLength left out when the spec leaves it to the model). */
+export function runRowSettings(spec: TrainSpec): RunSettings['rows'] {
+  return {
+    ...(spec.maxLength === undefined ? {} : { maxLength: spec.maxLength }),
+    ...(spec.promptFormat === undefined ? {} : { promptFormat: spec.promptFormat }),
+    ...(spec.loss === undefined ? {} : { loss: spec.loss }),
+    ...(spec.packing === undefined ? {} : { packing: spec.packing }),
+    ...(spec.chatTemplate === undefined ? {} : { chatTemplate: spec.chatTemplate }),
+  };
 }

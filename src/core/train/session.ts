@@ -19,9 +19,9 @@ import {
   type RunMetric,
 } from '../store';
 import type { TrainerConfig } from './config';
-import { Trainer, type ProgressEvent, type RunResult } from './loop';
-import { buildRows, checkRowLength, createPeftModel, methodDefaults, virtualTokensOf } from './run';
-import { checkSpec, defaultCheckpointEvery, DEFAULT_MAX_LENGTH, loadExamples, type TrainSpec } from './session-spec';
+import { Trainer, type ProgressEvent, type RunResult, type TrainerData } from './loop';
+import { prepareRun, type PreparedRun } from './run-builder';
+import { checkSpec, defaultCheckpointEvery, loadRecords, runRowSettings, type TrainSpec } from './session-spec';
 import { storedConfig, summarize, type RunStatusView, type RunSummary, type StoredRunConfig } from './session-runs';
 import type { TrainerState, TrainerStateJson } from './state';
 
@@ -40,6 +40,8 @@ export type TrainEvent =
       tokensPerSecond: number;
       etaSeconds: number;
       skipped: boolean;
+      /** staged plans: the stage (1-based) this update trained on */
+      stage?: number;
     }
   | { kind: 'status'; runId: string; status: RunStatusView; message?: string }
   | { kind: 'checkpoint'; runId: string; step: number };
@@ -89,7 +91,7 @@ export class TrainingSession {
     if (spec.modelId !== model.id) {
       throw new Error(`Training settings: modelId "${spec.modelId}" is not the loaded model ("${model.name}", ${model.id}); load that model first.`);
     }
-    const built = await build(db, model, spec);
+    const built = await buildSessionRun(db, model, spec);
     let trainer: Trainer | null = null;
     try {
       let session: TrainingSession | null = null;
@@ -123,7 +125,7 @@ export class TrainingSession {
       throw new Error(`Run “${previous.name}” trains model ${run.modelId}, but the loaded model is “${model.name}” (${model.id}); load the run's model first.`);
     }
     const checkpoint = await loadLatestCheckpoint(db, runId);
-    const built = await build(db, model, previous.spec);
+    const built = await buildSessionRun(db, model, previous.spec);
     let trainer: Trainer | null = null;
     try {
       let session: TrainingSession | null = null;
@@ -223,7 +225,7 @@ export class TrainingSession {
 
   private progress(e: ProgressEvent): void {
     this.stepsThisSession++;
-    const point: RunMetric = { step: e.step, lr: e.lr };
+    const point: RunMetric = { step: e.step, lr: e.lr, ...(e.stage === undefined ? {} : { stage: e.stage }) };
     if (Number.isFinite(e.loss)) point.loss = e.loss;
     if (e.valLoss !== undefined) {
       this.lastEval = { step: e.step, valLoss: e.valLoss };
@@ -251,6 +253,7 @@ export class TrainingSession {
       // over the whole session, checkpoint writes included: what the user will actually wait
       etaSeconds: (elapsed / this.stepsThisSession) * (e.totalSteps - e.step),
       skipped: e.skipped,
+      ...(e.stage === undefined ? {} : { stage: e.stage }),
     });
     if (e.step >= this.boundary) this.trainer.cancel();
   }
@@ -298,67 +301,44 @@ function withDefaults(options: SessionOptions): Required<SessionOptions> {
   return { metricsEvery, keepCheckpoints };
 }
 
-interface Built {
+export interface Built {
   stored: Omit<StoredRunConfig, 'trainer'>;
-  trainerInput: Partial<TrainerConfig> & Pick<TrainerConfig, 'totalSteps' | 'padTokenId'>;
+  trainerInput: TrainerConfig;
   peft: PeftModel;
-  data: { train: ReturnType<typeof buildRows>['rows']; validation: ReturnType<typeof buildRows>['rows'] };
+  data: TrainerData;
 }
 
-/** Rows, the PEFT model and the resolved settings for a spec; nothing is stored. */
-async function build(db: HoneDb, model: SessionModel, spec: TrainSpec): Promise<Built> {
+/** Rows, the PEFT model and the resolved settings for a spec (the run builder); nothing is stored. The caller disposes `peft`. */
+export async function buildSessionRun(db: HoneDb, model: SessionModel, spec: TrainSpec): Promise<Built> {
   checkSpec(spec);
-  const defaults = methodDefaults(spec.method.name);
-  const seed = spec.trainer.seed ?? defaults.trainer.seed ?? 42;
-  const methodConfig = { ...defaults.method, ...(spec.method.config ?? {}) };
-  const examples = await loadExamples(db, spec, seed);
-  const tokenize = (text: string): number[] => model.tokenizer.encode(text, { addSpecialTokens: true });
-  const peft = createPeftModel(model.decoder, { name: spec.method.name, config: methodConfig }, seed, { tokenize });
+  const source = await loadRecords(db, spec);
+  let prepared: PreparedRun;
   try {
-    const { maxPositions } = model.decoder.config;
-    const maxLength = spec.maxLength ?? Math.max(2, Math.min(DEFAULT_MAX_LENGTH, maxPositions - virtualTokensOf(peft)));
-    checkRowLength(peft, maxLength);
-    const train = buildRows(model.tokenizer, examples.train, { maxLength });
-    let validation: ReturnType<typeof buildRows> = { rows: [], dropped: 0 };
-    if (examples.validation.length > 0) {
-      try {
-        validation = buildRows(model.tokenizer, examples.validation, { maxLength });
-      } catch (error) {
-        throw new Error(`Validation examples: ${(error as Error).message}`, { cause: error });
-      }
-    }
-    const trainerInput: Partial<TrainerConfig> = { ...defaults.trainer, ...spec.trainer };
-    if (validation.rows.length === 0 && spec.trainer.evalEvery != null) {
-      throw new Error(
-        `Training settings: trainer.evalEvery is ${spec.trainer.evalEvery} but there are no validation examples; ` +
-          'set validationFraction above 0 (or give the dataset a validation split), or turn validation off.',
-      );
-    }
-    if (validation.rows.length === 0) {
-      // Validation settings that came from the method's defaults do not apply to a run without validation data.
-      for (const key of ['evalEvery', 'earlyStoppingPatience', 'loadBestAtEnd'] as const) {
-        if (!(key in spec.trainer)) delete trainerInput[key];
-      }
-    } else if (!('evalEvery' in spec.trainer) && trainerInput.evalEvery == null) {
-      trainerInput.evalEvery = Math.max(1, Math.round(spec.trainer.totalSteps / 10)); // ten points on the validation curve
-    }
-    const { padTokenId, eosTokenIds } = model.decoder.config;
-    const stored: Omit<StoredRunConfig, 'trainer'> = {
-      name: spec.name?.trim() || `${spec.method.name} · ${new Date().toISOString().slice(0, 16).replace('T', ' ')}`,
-      spec: structuredClone(spec),
-      method: { name: spec.method.name, config: methodConfig },
-      maxLength,
-      checkpointEvery: spec.checkpointEvery ?? defaultCheckpointEvery(spec.trainer.totalSteps),
-      trainable: peft.trainableParameterCount(),
-      rows: { train: train.rows.length, validation: validation.rows.length, dropped: train.dropped + validation.dropped },
-    };
-    // padding is masked and unscored, so any valid id works; the model's own pad id when it has one
-    const trainerConfig = { ...trainerInput, totalSteps: spec.trainer.totalSteps, padTokenId: padTokenId ?? eosTokenIds[0] ?? 0, seed };
-    return { stored, trainerInput: trainerConfig, peft, data: { train: train.rows, validation: validation.rows } };
+    prepared = prepareRun(model.decoder, model.tokenizer, source, {
+      method: spec.method,
+      trainer: spec.trainer,
+      rows: runRowSettings(spec),
+      validationFraction: spec.validationFraction,
+    });
   } catch (error) {
-    peft.dispose();
-    throw error;
+    throw new Error(`Training settings: ${(error as Error).message}`, { cause: error });
   }
+  const { peft, summary } = prepared;
+  const rowSettings = runRowSettings(spec);
+  const stored: Omit<StoredRunConfig, 'trainer'> = {
+    name: spec.name?.trim() || `${spec.method.name} · ${new Date().toISOString().slice(0, 16).replace('T', ' ')}`,
+    spec: structuredClone(spec),
+    method: { name: spec.method.name, config: prepared.methodConfig },
+    maxLength: prepared.maxLength,
+    promptFormat: rowSettings.promptFormat ?? 'alpaca',
+    loss: rowSettings.loss ?? 'completion',
+    packing: rowSettings.packing ?? false,
+    checkpointEvery: spec.checkpointEvery ?? defaultCheckpointEvery(spec.trainer.totalSteps),
+    trainable: peft.trainableParameterCount(),
+    rows: { ...summary.rows, dropped: summary.dropped.reduce((n, d) => n + d.count, 0) },
+    data: summary,
+  };
+  return { stored, trainerInput: prepared.trainer, peft, data: prepared.data };
 }
 
 /** A checkpoint record as the Trainer's state (float32 views over the stored buffers). */
