@@ -1,8 +1,7 @@
 // The Evaluate view's state: the form (eval set, tuned model, metric, decoding, k-shot baseline),
 // the running evaluation's streamed rows and progress, the report on show (live or stored), its
 // ratings, the table's filters, the stored reports, and exports. Every call goes to the worker's
-// eval API (workers/eval.ts); callbacks cross as comlink proxies.
-import { proxy } from 'comlink';
+// eval API (workers/eval.ts); callbacks and cancelling go through the studio client.
 import { errorMessage, onePerStudio, type Studio } from './studio.svelte';
 import { saveBlob } from './download';
 import type {
@@ -17,7 +16,7 @@ import type {
   ExportFormat,
   RatingKind,
   RatingRecord,
-} from '../../workers/eval';
+} from '../studio-client';
 
 export type { EvalDatasetChoice, EvalItem, EvalMetricInfo, EvalReport, EvalRunChoice, EvaluationSummary, RatingRecord };
 export type ReportRow = EvalReport['rows'][number];
@@ -112,7 +111,9 @@ export class EvalState {
   /** One state per studio, so a run keeps streaming into it while another view is open. */
   static readonly for = onePerStudio((studio) => new EvalState(studio));
 
-  get #api(): Studio['client']['remote'] {
+  #job: AbortController | null = null;
+
+  get #api(): Studio['client']['api'] {
     return this.#studio.client.remote;
   }
 
@@ -225,8 +226,9 @@ export class EvalState {
     this.ratings = [];
     this.progress = null;
     this.filters = { task: '', cluster: '', winner: '' };
+    const controller = (this.#job = new AbortController());
     try {
-      const outcome = await this.#api.evalRun(spec, proxy(this.#onEvent));
+      const outcome = await this.#studio.client.evalRun(spec, { onProgress: this.#onEvent, signal: controller.signal });
       this.evaluationId = outcome.id;
       this.report = outcome.report;
       this.rows = outcome.report.rows;
@@ -237,15 +239,17 @@ export class EvalState {
     } catch (err) {
       this.error = errorMessage(err);
     } finally {
+      this.#job = null;
       this.phase = 'idle';
       this.progress = null;
     }
   }
 
-  async cancel(): Promise<void> {
-    if (this.phase !== 'running') return;
+  /** Cancels the evaluation; what finished so far is saved. */
+  cancel(): void {
+    if (this.phase !== 'running' || !this.#job) return;
     this.phase = 'cancelling';
-    await this.#api.evalCancel();
+    this.#job.abort();
   }
 
   /** Shows a stored evaluation with its ratings. */

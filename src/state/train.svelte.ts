@@ -1,14 +1,13 @@
 // The Train view's state: the form (model, data, method, hyperparameters), the run being watched
 // (its live metric points, progress and trainable-parameter count), the run history and the last
-// error. Every call goes to the worker's training API; callbacks cross as comlink proxies.
-import { proxy } from 'comlink';
+// error. Every call goes to the worker's training API; callbacks and cancelling go through the studio client.
 import type { ModelSummary } from '../studio-client';
 import { errorMessage, onePerStudio, type Studio } from './studio.svelte';
 import { saveBlob } from './download';
 import { FALLBACK, formSettings, type Hyperparameters } from './train-form';
 
-import type { LossMode, PromptFormat, RunDetail, RunSummary, TrainDefaults, TrainEvent, TrainExample, TrainingMethodInfo, TrainSpec } from '../../workers/training';
-import type { DatasetRecord } from '../../workers/data';
+import type { LossMode, PromptFormat, RunDetail, RunSummary, TrainDefaults, TrainEvent, TrainExample, TrainingMethodInfo, TrainSpec } from '../studio-client';
+import type { DatasetRecord } from '../studio-client';
 
 export type { LossMode, PromptFormat, RunDetail, RunSummary, TrainDefaults, TrainEvent, TrainExample, TrainSpec };
 export type { Hyperparameters, Schedule } from './train-form';
@@ -74,7 +73,9 @@ export class TrainState {
   /** One state per studio, so a run keeps streaming into it while another view is open. */
   static readonly for = onePerStudio((studio) => new TrainState(studio));
 
-  get #api(): Studio['client']['remote'] {
+  #run: AbortController | null = null;
+
+  get #api(): Studio['client']['api'] {
     return this.#studio.client.remote;
   }
 
@@ -156,7 +157,7 @@ export class TrainState {
   async start(spec: TrainSpec): Promise<void> {
     if (this.phase !== 'idle' && this.phase !== 'paused') return;
     this.#begin(null);
-    await this.#watch(() => this.#api.startTraining(spec, proxy(this.#onEvent)));
+    await this.#watch((signal) => this.#studio.client.startTraining(spec, { onProgress: this.#onEvent, signal }));
   }
 
   async resume(runId: string): Promise<void> {
@@ -168,7 +169,7 @@ export class TrainState {
       this.error = `Resuming failed: ${errorMessage(err)}`;
       return;
     }
-    await this.#watch(() => this.#api.resumeTraining(runId, proxy(this.#onEvent)));
+    await this.#watch((signal) => this.#studio.client.resumeTraining(runId, { onProgress: this.#onEvent, signal }));
   }
 
   async pause(): Promise<void> {
@@ -177,11 +178,11 @@ export class TrainState {
     if (!(await this.#api.pauseTraining())) this.phase = 'running';
   }
 
-  async cancel(): Promise<void> {
-    if (this.phase !== 'running' && this.phase !== 'pausing') return;
-    const before = this.phase;
+  /** Cancels the run; the client keeps asking the worker until the run has taken it. */
+  cancel(): void {
+    if ((this.phase !== 'running' && this.phase !== 'pausing') || !this.#run) return;
     this.phase = 'cancelling';
-    if (!(await this.#api.cancelTraining())) this.phase = before;
+    this.#run.abort();
   }
 
   /** Shows a stored run's curve (history row → chart). */
@@ -251,9 +252,10 @@ export class TrainState {
     this.phase = 'starting';
   }
 
-  async #watch(call: () => Promise<RunSummary>): Promise<void> {
+  async #watch(call: (signal: AbortSignal) => Promise<RunSummary>): Promise<void> {
+    const controller = (this.#run = new AbortController());
     try {
-      const summary = await call();
+      const summary = await call(controller.signal);
       this.#flushNow();
       this.run = summary;
       this.phase = summary.status === 'paused' ? 'paused' : 'idle';
@@ -263,6 +265,7 @@ export class TrainState {
       this.error = `Training failed: ${errorMessage(err)}`;
       this.phase = 'idle';
     } finally {
+      this.#run = null;
       this.runs = await this.#api.listTrainingRuns().catch(() => this.runs);
     }
   }
