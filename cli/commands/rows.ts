@@ -1,16 +1,17 @@
 // `hone rows --model DIR --data FILE --max-length N [--loss completion|assistant|all] [--packing]
-// [--format F] [--prompt alpaca|template|chat] [--chat-template FILE]`: the rows a run would train
-// on, in order, as JSON Lines on stdout — {"input_ids": […], "labels": […]} plus "position_ids" for
-// packed rows, TRL's column names, so they compare line for line with SFTTrainer's — and the
-// summary (examples used, dropped and why, scored tokens) as one JSON line on stderr.
-// The data file and flags are read by the same code as `hone train` (train.ts), and the rows come
-// from the one row builder (src/core/train/rows).
+// [--format F] [--prompt alpaca|template|chat] [--chat-template FILE] [--val-fraction F] [--seed N]`:
+// the rows a run would train on, in order (a staged plan's stages one after another, the test split
+// and any validation share left out), as JSON Lines on stdout — {"input_ids": […], "labels": […]}
+// plus "position_ids" for packed rows, TRL's column names, so they compare line for line with
+// SFTTrainer's — and the summary (examples used, skipped, dropped and why, scored tokens, rows,
+// stages) as one JSON line on stderr. The data file and flags are read by the same code as
+// `hone train` (train.ts), and the rows come from the same run builder (src/core/train/run-builder.ts).
 import { once } from 'node:events';
 import { loadCheckpoint } from '../../src/core/model/checkpoint';
 import { TEXT_FORMATS, type TextFormatName } from '../../src/core/data/importers/types';
-import { buildTrainingRows, type RowsSummary } from '../../src/core/train/rows';
+import { buildRunData, type RunDataSummary } from '../../src/core/train/run-builder';
 import type { Row } from '../../src/core/train/batch';
-import { type ParsedArgs, UsageError, required } from '../args';
+import { type ParsedArgs, UsageError, intFlag, numberFlag, required } from '../args';
 import { readModelDir } from '../read-model-dir';
 import { readChatTemplate, readRecordsFile, rowFlags } from './train';
 
@@ -37,14 +38,17 @@ export async function rowsCommand(args: ParsedArgs): Promise<undefined> {
   const dataFile = required(args, 'data');
   const chatTemplate = await readChatTemplate(flags.chatTemplateFile);
   const { tokenizer } = loadCheckpoint(await readModelDir(modelDir));
-  const { records } = await readRecordsFile(dataFile, format as TextFormatName | 'auto');
-  const { rows, summary } = buildTrainingRows(records, tokenizer, {
-    maxLength: flags.maxLength,
-    loss: flags.loss,
-    packing: flags.packing,
-    promptFormat: flags.promptFormat,
-    chatTemplate,
-  });
+  // the same defaults as `hone train`: no validation share unless asked, seed 42
+  const validationFraction = numberFlag(args, 'val-fraction') ?? 0;
+  if (!(validationFraction >= 0 && validationFraction < 1)) throw new UsageError(`--val-fraction must be in [0, 1), got "${args.flags.get('val-fraction')}"`);
+  const seed = args.flags.has('seed') ? intFlag(args, 'seed', 0) : 42;
+  const { records, stageNames } = await readRecordsFile(dataFile, format as TextFormatName | 'auto');
+  const { train: rows, summary } = buildRunData(
+    records,
+    tokenizer,
+    { maxLength: flags.maxLength, loss: flags.loss, packing: flags.packing, promptFormat: flags.promptFormat, chatTemplate, validationFraction, seed },
+    stageNames,
+  );
   let batch = '';
   for (const row of rows) {
     batch += rowLine(row) + '\n';
@@ -54,6 +58,6 @@ export async function rowsCommand(args: ParsedArgs): Promise<undefined> {
     }
   }
   if (batch !== '') await write(batch);
-  process.stderr.write(JSON.stringify(summary satisfies RowsSummary) + '\n');
+  process.stderr.write(JSON.stringify(summary satisfies RunDataSummary) + '\n');
   return undefined;
 }

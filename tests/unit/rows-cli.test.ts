@@ -51,7 +51,15 @@ describe('hone rows', () => {
     expect(out.code).toBe(0);
     expect(lines(out.stdout).map((l) => JSON.parse(l))).toEqual(c.rows);
     const summary = JSON.parse(lines(out.stderr).at(-1)!);
-    expect(summary).toEqual({ examples: 5, used: 5, dropped: [], scoredTokens: 34, rows: 5 });
+    expect(summary).toEqual({
+      examples: 5,
+      used: 5,
+      skipped: { test: 0 },
+      dropped: [],
+      scoredTokens: { train: 34, validation: 0 },
+      rows: { train: 5, validation: 0 },
+      validationFrom: 'none',
+    });
   });
 
   it("--packing prints TRL's packed rows with position_ids for tiny-gpt2", async () => {
