@@ -62,3 +62,106 @@ export async function longCall<T, Event>(
     signal?.removeEventListener('abort', askToCancel);
   }
 }
+
+export interface WorkerWatchOptions {
+  /**
+   * A cheap call the worker answers when alive. An `error` event does not always mean the worker
+   * is gone: an uncaught error in one of its own workers (tfjs-wasm's pthreads) or in a callback
+   * bubbles up as one too. So an error is followed by this probe; only when it does not answer
+   * within `probeTimeoutMs` is the worker taken for dead. Without a probe, any error is fatal.
+   */
+  probe?: () => Promise<unknown>;
+  /** long enough for the worker to finish a training step between messages (default 15 s) */
+  probeTimeoutMs?: number;
+}
+
+/**
+ * Watches the worker for the failures comlink never reports: an `error` event (the worker threw
+ * at top level, failed to load, or crashed) or a `messageerror` (a reply that could not be
+ * deserialized). Without it every call waiting on a dead worker would wait forever. Once the
+ * worker is found dead, pending calls and every later call reject with the reason; a messageerror
+ * rejects the calls pending at that moment (one of them lost its reply, and there is no telling which).
+ */
+export class WorkerWatch {
+  #failure: Error | null = null;
+  readonly #pending = new Set<(error: Error) => void>();
+  #probing = false;
+
+  constructor(worker: Pick<EventTarget, 'addEventListener'>, options: WorkerWatchOptions = {}) {
+    worker.addEventListener('error', (event) => {
+      const detail = (event as ErrorEvent).message;
+      const failure = new Error(`the studio worker stopped working (${detail || 'it crashed or could not start'}); reload the page to restart it`);
+      if (options.probe === undefined) this.fail(failure);
+      else this.#probe(options.probe, options.probeTimeoutMs ?? 15_000, failure);
+    });
+    worker.addEventListener('messageerror', () => {
+      this.#rejectPending(new Error('a message from the studio worker could not be read; the call was lost, try it again'));
+    });
+  }
+
+  /** Asks the worker whether it is alive; no answer in time fails everything with `failure`. */
+  #probe(probe: () => Promise<unknown>, timeoutMs: number, failure: Error): void {
+    if (this.#probing || this.#failure !== null) return;
+    this.#probing = true;
+    const timer = setTimeout(() => this.fail(failure), timeoutMs);
+    // any answer, even an error thrown by the call, means the worker is alive
+    const alive = () => {
+      clearTimeout(timer);
+      this.#probing = false;
+    };
+    probe().then(alive, alive);
+  }
+
+  /** The worker is gone (an error, or terminate()): pending and later calls reject with `error`. */
+  fail(error: Error): void {
+    if (this.#failure === null) this.#failure = error;
+    this.#rejectPending(this.#failure);
+  }
+
+  #rejectPending(error: Error): void {
+    const pending = [...this.#pending];
+    this.#pending.clear();
+    for (const reject of pending) reject(error);
+  }
+
+  /** `promise`, or a rejection as soon as the worker fails. */
+  guard<T>(promise: Promise<T>): Promise<T> {
+    if (this.#failure !== null) {
+      promise.catch(() => undefined); // the answer will never matter now
+      return Promise.reject(this.#failure);
+    }
+    return new Promise<T>((resolve, reject) => {
+      const onFailure = (error: Error) => reject(error);
+      this.#pending.add(onFailure);
+      promise.then(
+        (value) => {
+          this.#pending.delete(onFailure);
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.#pending.delete(onFailure);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /**
+   * The worker's remote with every call guarded: `remote.x(…)` returns `guard(remote.x(…))`.
+   * Other properties (comlink's `then` and symbols) pass through untouched.
+   */
+  wrapRemote<R extends object>(remote: R): R {
+    return new Proxy(remote, {
+      get: (target, property, receiver) => {
+        const value = Reflect.get(target, property, receiver) as unknown;
+        if (typeof property !== 'string' || property === 'then' || typeof value !== 'function') return value;
+        const call = (...args: unknown[]) => {
+          if (this.#failure !== null) return Promise.reject(this.#failure);
+          return this.guard(Promise.resolve((value as (...a: unknown[]) => unknown)(...args)));
+        };
+        // a nested path (remote.a.b()) keeps working, guarded the same way
+        return new Proxy(call, { get: (_call, inner) => Reflect.get(this.wrapRemote(value as object), inner) });
+      },
+    });
+  }
+}

@@ -24,7 +24,7 @@ import type { BuiltInProgress, BuiltInStatus, ExperimentOutcome, ExperimentProgr
 import type { SelfInstructProgress, SelfInstructRun, SelfInstructRunOptions } from '../workers/self-instruct';
 import type { RunSummary, TrainEvent, TrainSpec } from '../workers/training';
 import type { EvalEvent, EvalOutcome, EvalSpec } from '../workers/eval';
-import { longCall, type CallOptions } from './studio-call';
+import { longCall, WorkerWatch, type CallOptions } from './studio-call';
 
 export type { CallOptions };
 
@@ -133,10 +133,14 @@ void everyCallbackCallIsLong;
 export class StudioClient {
   readonly #worker: Worker;
   readonly #remote: Remote<Api>;
+  /** rejects every pending call when the worker dies, instead of leaving it waiting forever */
+  readonly #watch: WorkerWatch;
 
   constructor() {
     this.#worker = new Worker(new URL('../workers/studio.worker.ts', import.meta.url), { type: 'module', name: 'hone-studio' });
-    this.#remote = wrap<Api>(this.#worker);
+    const raw = wrap<Api>(this.#worker);
+    this.#watch = new WorkerWatch(this.#worker, { probe: () => raw.memory() });
+    this.#remote = this.#watch.wrapRemote(raw);
   }
 
   /** The worker's request/answer calls, as they are (no callbacks, nothing to cancel). */
@@ -263,6 +267,7 @@ export class StudioClient {
 
   terminate(): void {
     this.#worker.terminate();
+    this.#watch.fail(new Error('the studio worker was terminated'));
   }
 }
 

@@ -1,11 +1,14 @@
-// `hone import FILE [--format F] --out OUT.jsonl`: reads a dataset file as a UTF-8 stream, imports
-// it, and only when there are no errors writes the records in Hone's shape, one per line. The
+// `hone import FILE [--format F] --out OUT.jsonl`: reads a dataset file as a byte stream decoded
+// by the studio's own strict decoder (src/core/data/decode.ts: UTF-8, or UTF-16 by its BOM; bad
+// bytes refused with their line), imports it, and only when there are no errors writes the
+// records in Hone's shape, one per line. The
 // output goes to a temporary file beside OUT that is renamed into place once complete, so OUT is
 // either the whole dataset or untouched — never a partial file.
 import { createReadStream } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { UsageError } from '../args';
+import { decodeChunks, DECODE_CHUNK_BYTES, UndecodableTextError } from '../../src/core/data/decode';
 import { exportLines } from '../../src/core/data/export';
 import { importText } from '../../src/core/data/import';
 import { TEXT_FORMATS, type TextFormatName } from '../../src/core/data/importers/types';
@@ -19,11 +22,14 @@ export async function importCommand(args: { file: string; format?: string; out: 
   if (format !== 'auto' && !(TEXT_FORMATS as readonly string[]).includes(format)) {
     throw new UsageError(`--format must be auto or one of ${TEXT_FORMATS.join(', ')}, got "${format}"`);
   }
-  const stream = createReadStream(args.file, { encoding: 'utf8', highWaterMark: 1 << 20 });
+  // bytes, not a 'utf8' stream: Node's decoder would turn bad bytes into U+FFFD without a word
+  const stream = createReadStream(args.file, { highWaterMark: DECODE_CHUNK_BYTES });
   let result;
   try {
-    result = await importText(stream as AsyncIterable<string>, { format: format as TextFormatName | 'auto', fileName: basename(args.file) });
+    const text = decodeChunks(stream as AsyncIterable<Buffer>);
+    result = await importText(text, { format: format as TextFormatName | 'auto', fileName: basename(args.file) });
   } catch (error) {
+    if (error instanceof UndecodableTextError) return { format: 'unknown', records: 0, errors: [error.error] };
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new Error(`cannot read ${args.file}: no such file`);
     if (code === 'EISDIR') throw new Error(`cannot read ${args.file}: it is a directory, not a dataset file`);

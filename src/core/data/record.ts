@@ -110,6 +110,41 @@ export function typeName(value: unknown): string {
   return typeof value;
 }
 
+/**
+ * A bad value as an error message shows it: JSON for small values, cut to about `maxChars`, and
+ * never deeper than a few levels. JSON.stringify would recurse through a 100,000-deep `role` and
+ * overflow the stack, or copy a megabyte string into the message.
+ */
+export function previewValue(value: unknown, maxChars = 60): string {
+  let budget = maxChars;
+  const walk = (v: unknown, depth: number): string => {
+    if (budget <= 0) return '…';
+    let out: string;
+    if (typeof v === 'string') out = JSON.stringify(v.length > budget ? `${v.slice(0, budget)}…` : v);
+    else if (v === undefined) out = 'undefined';
+    else if (v === null || typeof v === 'number' || typeof v === 'boolean') out = String(v);
+    else if (Array.isArray(v)) {
+      if (depth >= 3) out = v.length === 0 ? '[]' : '[…]';
+      else {
+        const items: string[] = [];
+        for (let i = 0; i < v.length && budget > 0; i++, budget--) items.push(walk(v[i], depth + 1)); // budget--: the comma
+        out = `[${items.join(',')}${items.length < v.length ? ',…' : ''}]`;
+      }
+    } else if (typeof v === 'object') {
+      const keys = Object.keys(v);
+      if (depth >= 3) out = keys.length === 0 ? '{}' : '{…}';
+      else {
+        const items: string[] = [];
+        for (let i = 0; i < keys.length && budget > 0; i++, budget--) items.push(`${JSON.stringify(keys[i].slice(0, 40))}:${walk((v as Record<string, unknown>)[keys[i]], depth + 1)}`);
+        out = `{${items.join(',')}${items.length < keys.length ? ',…' : ''}}`;
+      }
+    } else out = typeof v;
+    budget -= out.length;
+    return out;
+  };
+  return walk(value, 0);
+}
+
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -158,7 +193,7 @@ function checkConversation(value: unknown, where: RecordLocation, errors: Import
       return;
     }
     if (!ROLES.includes(turn.role as Role)) {
-      errors.push(importError(where, `${field}.role`, `expected one of ${ROLES.join(', ')}, got ${JSON.stringify(turn.role)}`));
+      errors.push(importError(where, `${field}.role`, `expected one of ${ROLES.join(', ')}, got ${previewValue(turn.role)}`));
     }
     if (typeof turn.content !== 'string') {
       errors.push(importError(where, `${field}.content`, `expected a string, got ${typeName(turn.content)}`));
@@ -203,18 +238,18 @@ function checkExamples(value: unknown, list: 'negatives' | 'positives', where: R
 function checkKind(value: Record<string, unknown>, where: RecordLocation, errors: ImportError[]): void {
   const { kind, promptTurns, shots } = value;
   if (kind !== undefined && !RECORD_KINDS.includes(kind as RecordKind)) {
-    errors.push(importError(where, 'kind', `expected one of ${RECORD_KINDS.join(', ')}, got ${JSON.stringify(kind)}`));
+    errors.push(importError(where, 'kind', `expected one of ${RECORD_KINDS.join(', ')}, got ${previewValue(kind)}`));
   }
   if (shots !== undefined && !(Number.isInteger(shots) && (shots as number) >= 0)) {
-    errors.push(importError(where, 'shots', `expected a whole number ≥ 0, got ${JSON.stringify(shots)}`));
+    errors.push(importError(where, 'shots', `expected a whole number ≥ 0, got ${previewValue(shots)}`));
   }
   if (promptTurns !== undefined) {
     const turns = Array.isArray(value.conversation) ? value.conversation.length : 0;
     if (!Number.isInteger(promptTurns) || (promptTurns as number) < 1 || (promptTurns as number) >= turns) {
-      errors.push(importError(where, 'promptTurns', `expected a whole number from 1 to ${Math.max(1, turns - 1)} (the conversation's prompt turns, before the completion), got ${JSON.stringify(promptTurns)}`));
+      errors.push(importError(where, 'promptTurns', `expected a whole number from 1 to ${Math.max(1, turns - 1)} (the conversation's prompt turns, before the completion), got ${previewValue(promptTurns)}`));
     }
     if (kind !== undefined && kind !== 'prompt-completion') {
-      errors.push(importError(where, 'promptTurns', `belongs to prompt-completion records, but kind is ${JSON.stringify(kind)}`));
+      errors.push(importError(where, 'promptTurns', `belongs to prompt-completion records, but kind is ${previewValue(kind)}`));
     }
   }
   if (kind === 'text' && value.instruction !== '') errors.push(importError(where, 'instruction', 'must be "" for a text record (the text is in "output")'));
@@ -244,7 +279,7 @@ export function validateRecord(value: unknown, where: RecordLocation = {}): Impo
     if (v !== undefined && typeof v !== 'string') errors.push(importError(where, field, `expected a string, got ${typeName(v)}`));
   }
   if (value.split !== undefined && !SPLITS.includes(value.split as Split)) {
-    errors.push(importError(where, 'split', `expected one of ${SPLITS.join(', ')}, got ${JSON.stringify(value.split)}`));
+    errors.push(importError(where, 'split', `expected one of ${SPLITS.join(', ')}, got ${previewValue(value.split)}`));
   }
   if (value.conversation !== undefined) checkConversation(value.conversation, where, errors);
   if (value.tags !== undefined) checkStringList(value.tags, 'tags', where, errors);

@@ -135,10 +135,15 @@ export function figureGroups(aggregates: Aggregates | null, fewShot: FewShotSumm
   return [...clusters, group(ALL_EXAMPLES, aggregates.overall, fewShot?.overall)];
 }
 
-/** RFC 4180 field: quoted when it holds a comma, quote or line break. */
-function csvField(value: string | number | null | undefined): string {
+/**
+ * RFC 4180 field: quoted when it holds a comma, quote or line break. Text from prompts and model
+ * outputs that starts with = + - @ (or a tab / carriage return) would run as a formula when the
+ * file is opened in a spreadsheet (CSV injection); such a cell gets a leading apostrophe, as OWASP
+ * recommends, so it shows as text. Numbers (a negative difference) are written as they are.
+ */
+export function csvField(value: string | number | null | undefined): string {
   if (value === null || value === undefined) return '';
-  const text = typeof value === 'number' ? String(value) : value;
+  const text = typeof value === 'number' ? String(value) : /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 

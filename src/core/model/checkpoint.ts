@@ -6,7 +6,8 @@
 // looks weights up instead of translating them.
 import { ConfigError, parseConfig, type ModelConfig } from './config';
 import { parseSafetensors, type HostTensor } from './safetensors';
-import { expectedWeights } from './weight-names';
+import { nonFiniteDetail } from './finite';
+import { checkLayerCount, expectedWeights } from './weight-names';
 
 export { expectedWeights };
 import { HoneTokenizer, TokenizerError } from '../tokenizer/tokenizer';
@@ -17,7 +18,11 @@ export type ModelFiles = Map<string, Uint8Array>;
 export interface Checkpoint {
   config: ModelConfig;
   rawConfig: Record<string, unknown>;
-  /** exactly the tensors of expectedWeights(config), under their canonical names */
+  /**
+   * exactly the tensors of expectedWeights(config), under their canonical names. Float32 tensors
+   * are views of the safetensors bytes passed in where aligned (no second copy of the model in
+   * memory): treat the weights and those bytes as read-only.
+   */
   weights: Map<string, HostTensor>;
   tokenizer: HoneTokenizer;
 }
@@ -82,7 +87,7 @@ function readConfig(files: ModelFiles): { config: ModelConfig; rawConfig: Record
 function readTensors(files: ModelFiles): { tensors: Map<string, HostTensor>; fileOf: Map<string, string> } {
   const single = files.get(SINGLE_FILE);
   if (single !== undefined) {
-    const tensors = parseSafetensors(single, SINGLE_FILE);
+    const tensors = parseSafetensors(single, SINGLE_FILE, { shareBytes: true });
     return { tensors, fileOf: new Map([...tensors.keys()].map((name) => [name, SINGLE_FILE])) };
   }
   const indexBytes = files.get(INDEX_FILE);
@@ -101,7 +106,7 @@ function readTensors(files: ModelFiles): { tensors: Map<string, HostTensor>; fil
     if (bytes === undefined) {
       throw new CheckpointError(`lists shard ${JSON.stringify(shard)}, which is missing; download every shard of the checkpoint`, INDEX_FILE);
     }
-    for (const [name, tensor] of parseSafetensors(bytes, shard)) {
+    for (const [name, tensor] of parseSafetensors(bytes, shard, { shareBytes: true })) {
       const earlier = fileOf.get(name);
       if (earlier !== undefined) {
         throw new CheckpointError(`tensor ${JSON.stringify(name)} is also in ${earlier}; a tensor must live in one shard`, shard, name);
@@ -150,6 +155,7 @@ function checkWeights(
   fileOf: Map<string, string>,
   missingFile: string,
 ): Map<string, HostTensor> {
+  checkLayerCount(config, tensors.keys(), missingFile); // before a table of numLayers layers is built
   const expected = expectedWeights(config);
   const found = new Map<string, { tensor: HostTensor; file: string; stored: string }>();
   const architecture = `${config.modelType} with ${config.numLayers} layers`;
@@ -187,6 +193,11 @@ function checkWeights(
         entry.stored,
       );
     }
+    // one NaN or ±Infinity makes every logit non-finite; refuse it here, naming the tensor
+    const nonFinite = nonFiniteDetail(entry.tensor.data, actual);
+    if (nonFinite !== null) {
+      throw new CheckpointError(`tensor ${JSON.stringify(entry.stored)} ${nonFinite}; the weights are corrupt`, entry.file, entry.stored);
+    }
     weights.set(name, entry.tensor);
   }
   return weights;
@@ -219,7 +230,8 @@ function readTokenizer(files: ModelFiles, config: ModelConfig): HoneTokenizer {
       configJson = JSON.stringify({ ...parsed, chat_template: template });
     }
   }
-  const tokenizer = HoneTokenizer.fromJson(tokenizerJson, configJson);
+  // embeddingRows: ids are checked against the embedding in the raw JSON, before the library builds its tables
+  const tokenizer = HoneTokenizer.fromJson(tokenizerJson, configJson, { embeddingRows: config.vocabSize });
   if (tokenizer.vocabSize > config.vocabSize) {
     throw new TokenizerError(
       `has ${tokenizer.vocabSize} token ids but config.json has vocab_size ${config.vocabSize}: ids from ${config.vocabSize} up would have no embedding row; the tokenizer belongs to a different model`,

@@ -52,22 +52,64 @@ export class ConfigError extends Error {
 
 type Json = Record<string, unknown>;
 
-function int(json: Json, key: string, fallback?: number): number {
-  const value = json[key] ?? fallback;
+/**
+ * Largest values Hone accepts, far above any released checkpoint (Llama 3.1 405B: 126 layers,
+ * hidden 16,384, FFN 53,248, 128 heads; Gemma: 262,144 tokens; Qwen2.5-1M: 1,010,000 positions).
+ * config.json comes from strangers; a value past these is a broken or hostile file, refused
+ * before any name table, buffer or RoPE table is sized by it.
+ */
+export const CONFIG_LIMITS = {
+  layers: 1024,
+  hiddenSize: 65_536,
+  heads: 1024,
+  headDim: 4096,
+  vocabSize: 1 << 22,
+  intermediateSize: 1 << 20,
+  maxPositions: 1 << 24,
+} as const;
+
+/** transformers' ACT2FN names that blocks.ts implements (a test checks the two agree). */
+export const SUPPORTED_ACTIVATIONS = ['gelu_new', 'gelu_pytorch_tanh', 'gelu_fast', 'gelu', 'silu', 'swish', 'relu'] as const;
+
+function int(json: Json, key: string, fallback: number | undefined, max: number): number {
+  const own = Object.hasOwn(json, key) ? json[key] : undefined;
+  const value = own ?? fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
     throw new ConfigError(
-      value === undefined ? 'is missing' : `must be a positive integer, got ${JSON.stringify(value)}`,
+      value === undefined ? 'is missing' : `must be a positive integer, got ${preview(value)}`,
       'config.json',
       key,
     );
   }
+  if (value > max) {
+    throw new ConfigError(`is ${value}, more than the ${max.toLocaleString('en-US')} Hone supports; no released checkpoint comes near that, so the file is broken`, 'config.json', key);
+  }
   return value;
 }
 
-function num(json: Json, key: string, fallback: number): number {
-  const value = json[key] ?? fallback;
+/** A bounded rendering of a bad value for messages: the value may be megabytes or deeply nested. */
+function preview(value: unknown): string {
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  return Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'an object' : typeof value;
+}
+
+function activationOf(json: Json, key: string, fallback: string): string {
+  const value = Object.hasOwn(json, key) ? json[key] : undefined;
+  if (value === undefined || value === null) return fallback;
+  // an own-property list, not a lookup in an object: "constructor" or "toString" must not match
+  if (typeof value !== 'string' || !(SUPPORTED_ACTIVATIONS as readonly string[]).includes(value)) {
+    throw new ConfigError(`activation ${preview(value)} is not supported (supported: ${SUPPORTED_ACTIVATIONS.join(', ')})`, 'config.json', key);
+  }
+  return value;
+}
+
+const isJsonObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function num(json: Json, key: string, fallback: number, field = key): number {
+  const value = (Object.hasOwn(json, key) ? json[key] : undefined) ?? fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new ConfigError(`must be a positive number, got ${JSON.stringify(value)}`, 'config.json', key);
+    throw new ConfigError(`must be a positive finite number, got ${preview(value)}`, 'config.json', field);
   }
   return value;
 }
@@ -77,7 +119,7 @@ function tokenId(json: Json, key: string): number | null {
   if (value === undefined || value === null) return null;
   if (Array.isArray(value)) return typeof value[0] === 'number' ? value[0] : null;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-    throw new ConfigError(`must be a token id, got ${JSON.stringify(value)}`, 'config.json', key);
+    throw new ConfigError(`must be a token id, got ${preview(value)}`, 'config.json', key);
   }
   return value;
 }
@@ -87,7 +129,7 @@ function eosIds(json: Json): number[] {
   if (value === undefined || value === null) return [];
   const ids = Array.isArray(value) ? value : [value];
   if (!ids.every((id) => typeof id === 'number' && Number.isInteger(id) && id >= 0)) {
-    throw new ConfigError(`must be a token id or a list of them, got ${JSON.stringify(value)}`, 'config.json', 'eos_token_id');
+    throw new ConfigError(`must be a token id or a list of them, got ${preview(value)}`, 'config.json', 'eos_token_id');
   }
   return ids as number[];
 }
@@ -102,31 +144,31 @@ export function parseConfig(raw: unknown): ModelConfig {
   if (modelType === 'gpt2') return parseGpt2(json);
   if (modelType === 'llama' || modelType === 'qwen2') return parseLlama(json, modelType);
   throw new ConfigError(
-    `model_type ${JSON.stringify(modelType)} is not supported (supported: gpt2, llama, qwen2)`,
+    `model_type ${preview(modelType)} is not supported (supported: gpt2, llama, qwen2)`,
     'config.json',
     'model_type',
   );
 }
 
 function parseGpt2(json: Json): ModelConfig {
-  const hiddenSize = int(json, 'n_embd');
-  const numHeads = int(json, 'n_head');
+  const hiddenSize = int(json, 'n_embd', undefined, CONFIG_LIMITS.hiddenSize);
+  const numHeads = int(json, 'n_head', undefined, CONFIG_LIMITS.heads);
   if (hiddenSize % numHeads !== 0) {
     throw new ConfigError(`n_embd ${hiddenSize} is not divisible by n_head ${numHeads}`, 'config.json', 'n_head');
   }
-  const activation = (json['activation_function'] as string | undefined) ?? 'gelu_new';
+  const activation = activationOf(json, 'activation_function', 'gelu_new');
   return {
     family: 'gpt2',
     modelType: 'gpt2',
-    vocabSize: int(json, 'vocab_size'),
+    vocabSize: int(json, 'vocab_size', undefined, CONFIG_LIMITS.vocabSize),
     hiddenSize,
-    numLayers: int(json, 'n_layer'),
+    numLayers: int(json, 'n_layer', undefined, CONFIG_LIMITS.layers),
     numHeads,
     numKvHeads: numHeads,
     headDim: hiddenSize / numHeads,
     // HF GPT-2: n_inner null means 4 × n_embd
-    intermediateSize: json['n_inner'] == null ? 4 * hiddenSize : int(json, 'n_inner'),
-    maxPositions: int(json, 'n_positions', json['n_ctx'] as number | undefined),
+    intermediateSize: json['n_inner'] == null ? 4 * hiddenSize : int(json, 'n_inner', undefined, CONFIG_LIMITS.intermediateSize),
+    maxPositions: int(json, 'n_positions', json['n_ctx'] as number | undefined, CONFIG_LIMITS.maxPositions),
     normEps: num(json, 'layer_norm_epsilon', 1e-5),
     ropeTheta: 10000,
     // GPT2LMHeadModel always ties lm_head to wte
@@ -142,9 +184,9 @@ function parseGpt2(json: Json): ModelConfig {
 }
 
 function parseLlama(json: Json, modelType: 'llama' | 'qwen2'): ModelConfig {
-  const hiddenSize = int(json, 'hidden_size');
-  const numHeads = int(json, 'num_attention_heads');
-  const numKvHeads = int(json, 'num_key_value_heads', numHeads);
+  const hiddenSize = int(json, 'hidden_size', undefined, CONFIG_LIMITS.hiddenSize);
+  const numHeads = int(json, 'num_attention_heads', undefined, CONFIG_LIMITS.heads);
+  const numKvHeads = int(json, 'num_key_value_heads', numHeads, CONFIG_LIMITS.heads);
   if (numHeads % numKvHeads !== 0) {
     throw new ConfigError(
       `num_attention_heads ${numHeads} is not a multiple of num_key_value_heads ${numKvHeads}`,
@@ -152,31 +194,35 @@ function parseLlama(json: Json, modelType: 'llama' | 'qwen2'): ModelConfig {
       'num_key_value_heads',
     );
   }
-  const headDim = json['head_dim'] == null ? hiddenSize / numHeads : int(json, 'head_dim');
+  const headDim = json['head_dim'] == null ? hiddenSize / numHeads : int(json, 'head_dim', undefined, CONFIG_LIMITS.headDim);
   if (!Number.isInteger(headDim)) {
     throw new ConfigError(`hidden_size ${hiddenSize} is not divisible by num_attention_heads ${numHeads}`, 'config.json', 'head_dim');
   }
   // transformers ≥ 4.5x moved rope_theta into rope_parameters; older files keep it at the top level.
-  const ropeParameters = (json['rope_parameters'] ?? json['rope_scaling']) as Json | null | undefined;
+  const ropeKey = json['rope_parameters'] != null ? 'rope_parameters' : 'rope_scaling';
+  const ropeParameters = json[ropeKey] as Json | null | undefined;
   const ropeType = ropeParameters?.['rope_type'] ?? ropeParameters?.['type'];
   if (ropeType !== undefined && ropeType !== 'default') {
-    throw new ConfigError(`RoPE scaling ${JSON.stringify(ropeType)} is not supported (only "default")`, 'config.json', 'rope_parameters');
+    throw new ConfigError(`RoPE scaling ${preview(ropeType)} is not supported (only "default")`, 'config.json', 'rope_parameters');
   }
+  // rope_theta ≤ 0 or non-finite turns every inverse frequency into NaN or ∞ (every logit NaN)
   const ropeTheta =
-    typeof ropeParameters?.['rope_theta'] === 'number' ? (ropeParameters['rope_theta'] as number) : num(json, 'rope_theta', 10000);
-  const activation = (json['hidden_act'] as string | undefined) ?? 'silu';
+    isJsonObject(ropeParameters) && ropeParameters['rope_theta'] !== undefined
+      ? num(ropeParameters, 'rope_theta', 10000, `${ropeKey}.rope_theta`)
+      : num(json, 'rope_theta', 10000);
+  const activation = activationOf(json, 'hidden_act', 'silu');
   const attentionBias = json['attention_bias'] === true;
   return {
     family: 'llama',
     modelType,
-    vocabSize: int(json, 'vocab_size'),
+    vocabSize: int(json, 'vocab_size', undefined, CONFIG_LIMITS.vocabSize),
     hiddenSize,
-    numLayers: int(json, 'num_hidden_layers'),
+    numLayers: int(json, 'num_hidden_layers', undefined, CONFIG_LIMITS.layers),
     numHeads,
     numKvHeads,
     headDim,
-    intermediateSize: int(json, 'intermediate_size'),
-    maxPositions: int(json, 'max_position_embeddings', 2048),
+    intermediateSize: int(json, 'intermediate_size', undefined, CONFIG_LIMITS.intermediateSize),
+    maxPositions: int(json, 'max_position_embeddings', 2048, CONFIG_LIMITS.maxPositions),
     normEps: num(json, 'rms_norm_eps', 1e-6),
     ropeTheta,
     tieWordEmbeddings: json['tie_word_embeddings'] === true,

@@ -8,7 +8,11 @@
 
 export type Dtype = 'F32' | 'F16' | 'BF16';
 
-/** A tensor on the host: row-major float32 values. It owns its data (never a view of the file). */
+/**
+ * A tensor on the host: row-major float32 values. It owns its data, except where parsed with
+ * `shareBytes` (loadCheckpoint): then float32 data may be a view of the file's bytes, and both are
+ * to be treated as read-only.
+ */
 export interface HostTensor {
   shape: number[];
   data: Float32Array;
@@ -120,7 +124,8 @@ function readEntry(name: string, value: unknown, dataLength: number, file: strin
   if (!isPlainObject(value)) throw new SafetensorsError('header entry is not an object with dtype, shape and data_offsets', file, name);
   const { dtype, shape, data_offsets: offsets } = value;
   if (typeof dtype !== 'string') throw new SafetensorsError('header entry has no "dtype" string', file, name);
-  if (!(dtype in ITEM_SIZE)) {
+  // own property: `in` would accept "constructor" or "__proto__" from Object.prototype
+  if (!Object.hasOwn(ITEM_SIZE, dtype)) {
     throw new SafetensorsError(
       `unsupported dtype ${JSON.stringify(dtype)} (Hone reads F32, F16 and BF16); convert the checkpoint to one of those first`,
       file,
@@ -183,9 +188,14 @@ function halfTable(): Uint32Array {
   return f16Table;
 }
 
-function decode(bytes: Uint8Array, start: number, entry: Entry): Float32Array {
+function decode(bytes: Uint8Array, start: number, entry: Entry, shareBytes: boolean): Float32Array {
   const count = (entry.end - entry.begin) / ITEM_SIZE[entry.dtype];
   const view = new DataView(bytes.buffer, bytes.byteOffset + start, entry.end - entry.begin);
+  if (entry.dtype === 'F32' && littleEndianHost && shareBytes && (bytes.byteOffset + start) % 4 === 0) {
+    // No copy: a 4-aligned little-endian F32 block already is a Float32Array (the Python library
+    // pads the header so every tensor starts 8-aligned). Saves one whole copy of the model.
+    return new Float32Array(bytes.buffer, bytes.byteOffset + start, count);
+  }
   if (entry.dtype === 'F32' && littleEndianHost) {
     // Copy into a fresh buffer: the offset in the file need not be 4-aligned (a Float32Array view
     // would throw), and the tensor must not alias the caller's bytes. (Node's Buffer#slice is a
@@ -210,12 +220,21 @@ function decode(bytes: Uint8Array, start: number, entry: Entry): Float32Array {
   return out;
 }
 
+export interface ParseOptions {
+  /**
+   * Return aligned float32 tensors as views of `bytes` instead of copies (default false). For
+   * loading a model, where the file's bytes are read once and never written: memory for one copy
+   * of the weights instead of two. F16/BF16 and unaligned F32 tensors are decoded into new arrays.
+   */
+  shareBytes?: boolean;
+}
+
 /** Parses a safetensors file; every tensor comes back as float32. Throws SafetensorsError. */
-export function parseSafetensors(bytes: Uint8Array, file: string): Map<string, HostTensor> {
+export function parseSafetensors(bytes: Uint8Array, file: string, options: ParseOptions = {}): Map<string, HostTensor> {
   const header = readHeader(bytes, file);
   const tensors = new Map<string, HostTensor>();
   for (const entry of header.entries) {
-    tensors.set(entry.name, { shape: entry.shape, data: decode(bytes, header.dataStart + entry.begin, entry) });
+    tensors.set(entry.name, { shape: entry.shape, data: decode(bytes, header.dataStart + entry.begin, entry, options.shareBytes ?? false) });
   }
   return tensors;
 }

@@ -1,7 +1,7 @@
 // The canonical weight names and shapes of each family, as transformers' *ForCausalLM saves them.
 // Kept apart from the checkpoint loader so the decoder and random init can use the table without
 // pulling in the tokenizer.
-import type { ModelConfig } from './config';
+import { ConfigError, type ModelConfig } from './config';
 
 /** Canonical weight names and shapes that a checkpoint with this config must hold. */
 export function expectedWeights(config: ModelConfig): Map<string, number[]> {
@@ -67,4 +67,28 @@ export function parameterCount(config: ModelConfig): number {
   let total = 0;
   for (const shape of expectedWeights(config).values()) total += shape.reduce((a, b) => a * b, 1);
   return total;
+}
+
+/**
+ * config.json's layer count against the layers whose tensors a checkpoint actually holds, before
+ * expectedWeights builds a table of that many layers: a file claiming more layers than its
+ * weights have is refused naming the field. (Extra layers are left to the shape check, which
+ * names the first unexpected tensor.)
+ */
+export function checkLayerCount(config: ModelConfig, tensorNames: Iterable<string>, file: string): void {
+  const pattern = config.family === 'gpt2' ? /^(?:transformer\.)?h\.(\d{1,9})\./ : /^model\.layers\.(\d{1,9})\./;
+  let present = 0;
+  for (const name of tensorNames) {
+    const match = pattern.exec(name);
+    if (match) present = Math.max(present, Number(match[1]) + 1);
+  }
+  if (config.numLayers > present) {
+    const key = config.family === 'gpt2' ? 'n_layer' : 'num_hidden_layers';
+    const prefix = config.family === 'gpt2' ? 'transformer.h' : 'model.layers';
+    throw new ConfigError(
+      `is ${config.numLayers}, but ${file} holds weights for ${present === 0 ? 'no layers' : `${present} layer${present === 1 ? '' : 's'} (${prefix}.0 … ${prefix}.${present - 1})`}; config.json does not describe these weights`,
+      'config.json',
+      key,
+    );
+  }
 }

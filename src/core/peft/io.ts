@@ -6,7 +6,8 @@
 // leaves the decoder exactly as it was. Writing produces the same files plus a model card whose
 // front matter carries library_name and base_model, as save_pretrained does.
 import type { Decoder } from '../model/decoder';
-import { parseSafetensors, writeSafetensors } from '../model/safetensors';
+import { nonFiniteDetail } from '../model/finite';
+import { parseSafetensors, writeSafetensors, type HostTensor } from '../model/safetensors';
 import { methodForSavedType } from './registry';
 import { PeftError, type ExportOptions, type PeftMethod } from './types';
 import './methods';
@@ -52,7 +53,19 @@ export function readAdapterFolder(files: AdapterFiles, decoder: Decoder): PeftMe
     throw new PeftError(`is missing${hint}`, weightsFile);
   }
   const tensors = parseSafetensors(bytes, weightsFile);
+  refuseNonFinite(tensors, weightsFile);
   return definition.load(decoder, config, tensors, { config: CONFIG_FILE, weights: weightsFile });
+}
+
+/**
+ * Every method's tensors pass through here before its load sees them: one NaN or ±Infinity in an
+ * adapter makes every logit of the tuned model non-finite, so the file is refused, naming the tensor.
+ */
+export function refuseNonFinite(tensors: Map<string, HostTensor>, file: string): void {
+  for (const [name, tensor] of tensors) {
+    const detail = nonFiniteDetail(tensor.data, tensor.shape);
+    if (detail !== null) throw new PeftError(`tensor ${JSON.stringify(name)} ${detail}; the adapter is corrupt (a diverged training run?) and cannot be used`, file, name);
+  }
 }
 
 /** Python's json.dumps(indent=2, sort_keys=True), as PEFT writes adapter_config.json. */

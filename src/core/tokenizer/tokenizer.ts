@@ -3,17 +3,11 @@
 // defaults of Python transformers 5 where the two differ, so ids and text match the reference.
 import { Tokenizer } from '@huggingface/tokenizers';
 import { Template } from '@huggingface/jinja';
+import { renderWithBudget, TemplateBudgetError } from './chat-render';
+import { checkPatterns, checkStructure, vocabSizeOf } from './checks';
+import { TokenizerError } from './errors';
 
-export class TokenizerError extends Error {
-  constructor(
-    detail: string,
-    readonly file: string,
-    readonly field?: string,
-  ) {
-    super(`${file}${field ? ` (field "${field}")` : ''}: ${detail}`);
-    this.name = 'TokenizerError';
-  }
-}
+export { TokenizerError };
 
 type Json = Record<string, unknown>;
 
@@ -33,28 +27,6 @@ function parseJsonObject(text: string, file: string): Json {
   }
   if (!isObject(json)) throw new TokenizerError('is not a JSON object', file);
   return json;
-}
-
-/**
- * Checks the parts of tokenizer.json the library dereferences without checking, so a broken file
- * gets an error naming the field rather than "Cannot read properties of undefined".
- */
-function checkTokenizerJson(json: Json): void {
-  const file = 'tokenizer.json';
-  const model = json['model'];
-  if (!isObject(model)) throw new TokenizerError('is missing or not an object; this file does not describe a tokenizer', file, 'model');
-  const type = model['type'];
-  const known = ['BPE', 'WordPiece', 'Unigram'];
-  if (type !== undefined && !known.includes(type as string)) {
-    throw new TokenizerError(`model type ${JSON.stringify(type)} is not supported (supported: ${known.join(', ')})`, file, 'model.type');
-  }
-  if (type === 'Unigram' ? !Array.isArray(model['vocab']) : !isObject(model['vocab'])) {
-    throw new TokenizerError(`is missing or malformed for a ${type ?? 'tokenizer'} model`, file, 'model.vocab');
-  }
-  if (type === 'BPE' && !Array.isArray(model['merges'])) throw new TokenizerError('must be a list for a BPE model', file, 'model.merges');
-  if (json['added_tokens'] !== undefined && !Array.isArray(json['added_tokens'])) {
-    throw new TokenizerError('must be a list', file, 'added_tokens');
-  }
 }
 
 /** bos_token / eos_token in tokenizer_config.json: a string or an AddedToken object `{content}`. */
@@ -125,22 +97,35 @@ export class HoneTokenizer {
   private constructor(
     private readonly tokenizer: Tokenizer,
     private readonly config: Json,
+    /** largest id + 1, from the raw JSON (checks.ts) */
+    vocabSize: number,
     /** legacy Llama normalizers' Prepend("▁"), applied in encode (see leadingPrefix) */
     private readonly leadingPrefix: LeadingPrefix | null = null,
   ) {
-    let maxId = -1;
-    for (const id of tokenizer.get_vocab(true).values()) maxId = Math.max(maxId, id);
-    this.vocabSize = maxId + 1;
+    this.vocabSize = vocabSize;
     this.bosTokenId = this.idOf(tokenText(config, 'bos_token'));
     this.eosTokenId = this.idOf(tokenText(config, 'eos_token'));
     this.unkTokenId = tokenizer.model?.unk_token_id ?? this.idOf(tokenText(config, 'unk_token'));
     this.chatTemplate = chatTemplateOf(config);
   }
 
-  /** Throws TokenizerError naming the file (and field where known) for anything unusable. */
-  static fromJson(tokenizerJson: string, tokenizerConfigJson?: string): HoneTokenizer {
+  /**
+   * Throws TokenizerError naming the file (and field where known) for anything unusable.
+   * `embeddingRows` (config.json's vocab_size, when the model is known) bounds the token ids
+   * before the library builds anything from them.
+   */
+  static fromJson(tokenizerJson: string, tokenizerConfigJson?: string, opts: { embeddingRows?: number } = {}): HoneTokenizer {
     const json = parseJsonObject(tokenizerJson, 'tokenizer.json');
-    checkTokenizerJson(json);
+    checkStructure(json);
+    const vocabSize = vocabSizeOf(json);
+    const rows = opts.embeddingRows;
+    if (rows !== undefined && vocabSize > rows) {
+      throw new TokenizerError(
+        `has ${vocabSize} token ids but config.json has vocab_size ${rows}: ids from ${rows} up would have no embedding row; the tokenizer belongs to a different model`,
+        'tokenizer.json',
+      );
+    }
+    checkPatterns(json);
     const config = tokenizerConfigJson === undefined ? {} : parseJsonObject(tokenizerConfigJson, 'tokenizer_config.json');
     // The library requires these keys to exist; files written by other tools may leave out the empty ones.
     const complete: Json = { normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, added_tokens: [], ...json };
@@ -154,7 +139,7 @@ export class HoneTokenizer {
     } catch (e) {
       throw new TokenizerError(`cannot be loaded: ${(e as Error).message}`, 'tokenizer.json');
     }
-    return new HoneTokenizer(tokenizer, config, prefix);
+    return new HoneTokenizer(tokenizer, config, vocabSize, prefix);
   }
 
   private idOf(token: string | null): number | null {
@@ -184,7 +169,7 @@ export class HoneTokenizer {
    * SFTConfig.chat_template; the training-row builder's generation-marker rewrite).
    */
   applyChatTemplate(messages: ChatMessage[], opts: { addGenerationPrompt?: boolean; chatTemplate?: string } = {}): string {
-    if (opts.chatTemplate !== undefined) return this.renderTemplate(this.compileOther(opts.chatTemplate), messages, opts);
+    if (opts.chatTemplate !== undefined) return this.renderTemplate(this.compileOther(opts.chatTemplate), messages, opts, 'the chat template given');
     if (this.chatTemplate === null) {
       throw new TokenizerError(
         'has no chat template; choose a prompt template for this model instead, or use a model that ships one',
@@ -217,20 +202,21 @@ export class HoneTokenizer {
     return compiled;
   }
 
-  private renderTemplate(template: Template, messages: ChatMessage[], opts: { addGenerationPrompt?: boolean }): string {
+  private renderTemplate(template: Template, messages: ChatMessage[], opts: { addGenerationPrompt?: boolean }, file = 'tokenizer_config.json'): string {
     const specialTokens: Json = {};
     for (const key of ['bos_token', 'eos_token', 'unk_token', 'pad_token']) {
       const text = tokenText(this.config, key);
       if (text !== null) specialTokens[key] = text;
     }
     try {
-      return template.render({
+      return renderWithBudget(template, {
         ...specialTokens,
         messages: messages.map((m) => ({ role: m.role, content: m.content })),
         add_generation_prompt: opts.addGenerationPrompt ?? false,
       });
     } catch (e) {
-      throw new TokenizerError(`failed while rendering: ${(e as Error).message}`, 'tokenizer_config.json', 'chat_template');
+      const what = e instanceof TemplateBudgetError ? 'refused while rendering: it' : 'failed while rendering:';
+      throw new TokenizerError(`${what} ${(e as Error).message}`, file, 'chat_template');
     }
   }
 }

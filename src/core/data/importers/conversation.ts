@@ -5,7 +5,7 @@
 // `conversation` — the source of truth for training — with `instruction` set to the first user
 // turn so lists and searches still have something to show. `output` is set only for single-turn
 // chats: for multi-turn ones "the answer" is ambiguous and the trainer reads `conversation`.
-import { typeName, type InstructionRecord, type Role, type Turn } from '../record';
+import { previewValue, typeName, type InstructionRecord, type Role, type Turn } from '../record';
 import type { FieldReader } from './fields';
 
 export interface TurnShape {
@@ -63,11 +63,12 @@ export function readTurns(obj: Record<string, unknown>, shape: TurnShape, reader
     }
     const turn = item as Record<string, unknown>;
     const sourceRole = turn[shape.roleKey];
-    const role = typeof sourceRole === 'string' ? shape.roles[sourceRole] : undefined;
+    // own property: a role named "constructor" must not find Object.prototype's
+    const role = typeof sourceRole === 'string' && Object.hasOwn(shape.roles, sourceRole) ? shape.roles[sourceRole] : undefined;
     if (role === undefined) {
       reader.fail(
         `${field}.${shape.roleKey}`,
-        `expected one of ${Object.keys(shape.roles).join(', ')}, got ${JSON.stringify(sourceRole) ?? 'nothing'}`,
+        `expected one of ${Object.keys(shape.roles).join(', ')}, got ${sourceRole === undefined ? 'nothing' : previewValue(sourceRole)}`,
       );
       return;
     }

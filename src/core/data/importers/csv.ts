@@ -5,7 +5,7 @@
 // normalised to \n so a CRLF file and an LF file give the same records.
 // A quote inside an unquoted field is kept literally (as Python's csv module does): TSV files
 // written without quoting often contain them.
-import { importError, SPLITS, validateRecord, type ImportError, type InstructionRecord, type Split } from '../record';
+import { importError, previewValue, SPLITS, validateRecord, type ImportError, type InstructionRecord, type Split } from '../record';
 import { prepend, withoutBom } from './lines';
 import type { ColumnMapping, Importer, ParseItem, ParseOptions } from './types';
 
@@ -168,7 +168,7 @@ function rowRecord(cells: string[], columns: [keyof ColumnMapping, number][], li
       const tags = cell.split(',').map((t) => t.trim()).filter((t) => t !== '');
       if (tags.length > 0) record.tags = tags;
     } else if (field === 'split' && !SPLITS.includes(cell as Split)) {
-      return [importError({ line }, 'split', `expected one of ${SPLITS.join(', ')}, got ${JSON.stringify(cell)}`)];
+      return [importError({ line }, 'split', `expected one of ${SPLITS.join(', ')}, got ${previewValue(cell)}`)];
     } else record[field] = cell;
   }
   const errors = validateRecord(record, { line });

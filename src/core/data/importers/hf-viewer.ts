@@ -108,7 +108,7 @@ export async function* parseHfDataset(opts: HfViewerOptions): AsyncGenerator<Par
   const pageSize = Math.min(Math.max(1, opts.pageSize ?? HF_VIEWER_MAX_PAGE), HF_VIEWER_MAX_PAGE);
   try {
     const { config, split } = await chooseSplit(base, opts);
-    const honeSplit = SPLIT_NAMES[split];
+    const honeSplit = Object.hasOwn(SPLIT_NAMES, split) ? SPLIT_NAMES[split] : undefined; // own property: the name comes from the Hub
     let convert: RowConverter | undefined;
     let offset = 0;
     for (;;) {

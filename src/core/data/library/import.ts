@@ -8,7 +8,11 @@ import { importHfDataset, importText, type ImportResult } from '../import';
 import { csvRows } from '../importers/csv';
 import type { HfViewerOptions } from '../importers/hf-viewer';
 import type { ColumnMapping, FormatName, TextFormatName } from '../importers/types';
-import { formatImportError, importError, type ImportError, type InstructionRecord } from '../record';
+import { byteChunks, decodeChunks, DECODE_CHUNK_BYTES, UndecodableTextError } from '../decode';
+import { formatImportError, type ImportError, type InstructionRecord } from '../record';
+
+// the strict decoder moved to ../decode.ts (the CLI uses it too); re-exported for existing callers
+export { byteChunks, decodeChunks, firstInvalidUtf8 } from '../decode';
 
 export interface DatasetFile {
   name: string;
@@ -41,132 +45,8 @@ export type DatasetImportOutcome =
   | { status: 'invalid'; format: FormatName | 'unknown'; errors: ImportError[]; message: string }
   | { status: 'cancelled' };
 
-/** Bytes decoded per step: big enough that per-chunk overhead vanishes, small enough for smooth progress. */
-const CHUNK_BYTES = 1 << 20;
-/** How long parsing may run before letting the event loop deliver messages (a cancel) again. */
-const YIELD_EVERY_MS = 40;
-
-const macrotask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
-
-/** Offset of the first byte that breaks UTF-8 in bytes[from, to), or -1 when the range is valid
- *  (a sequence cut off at `to` counts as valid: the next chunk completes it). */
-export function firstInvalidUtf8(bytes: Uint8Array, from: number, to: number): number {
-  for (let i = from; i < to; ) {
-    const b = bytes[i];
-    const length = b < 0x80 ? 1 : b >= 0xc2 && b < 0xe0 ? 2 : b >= 0xe0 && b < 0xf0 ? 3 : b >= 0xf0 && b < 0xf5 ? 4 : 0;
-    if (length === 0) return i;
-    for (let k = 1; k < length; k++) {
-      if (i + k >= to) return -1;
-      const c = bytes[i + k];
-      if ((c & 0xc0) !== 0x80) return i;
-      // overlong 3-byte, surrogates, overlong 4-byte and > U+10FFFF are invalid second bytes
-      if (k === 1 && ((b === 0xe0 && c < 0xa0) || (b === 0xed && c > 0x9f) || (b === 0xf0 && c < 0x90) || (b === 0xf4 && c > 0x8f))) return i;
-    }
-    i += length;
-  }
-  return -1;
-}
-
-function countNewlines(bytes: Uint8Array, from: number, to: number): number {
-  let count = 0;
-  for (let i = bytes.indexOf(10, from); i !== -1 && i < to; i = bytes.indexOf(10, i + 1)) count++;
-  return count;
-}
-
-/** Bytes of `chunk` from where its last character starts, if that character is cut off at the end. */
-function incompleteTail(chunk: Uint8Array): Uint8Array {
-  for (let back = 1; back <= Math.min(3, chunk.length); back++) {
-    const b = chunk[chunk.length - back];
-    if ((b & 0xc0) === 0x80) continue; // a continuation byte: the lead is further back
-    const length = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
-    return length > back ? chunk.subarray(chunk.length - back) : new Uint8Array(0);
-  }
-  return new Uint8Array(0);
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const joined = new Uint8Array(a.length + b.length);
-  joined.set(a);
-  joined.set(b, a.length);
-  return joined;
-}
-
-class NotUtf8Error extends Error {
-  constructor(readonly error: ImportError) {
-    super(error.message);
-  }
-}
-
-/** A file's bytes as ~1 MB pieces: slices of a buffer, or a Blob's (File's) stream, which never
- *  holds the whole file in memory. */
-export async function* byteChunks(source: ArrayBuffer | Uint8Array | Blob, chunkBytes = CHUNK_BYTES): AsyncGenerator<Uint8Array> {
-  if (source instanceof Blob) {
-    const reader = source.stream().getReader();
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return;
-        if (value.length > 0) yield value;
-      }
-    } finally {
-      reader.releaseLock();
-    }
-  }
-  const bytes = source instanceof Uint8Array ? source : new Uint8Array(source);
-  for (let start = 0; start < bytes.length; start += chunkBytes) yield bytes.subarray(start, Math.min(bytes.length, start + chunkBytes));
-}
-
-/** The file's text in pieces, decoded strictly: a file that is not UTF-8 is refused with the line
- *  of its first bad byte rather than imported with replacement characters. Progress is reported
- *  at most once per megabyte, and the event loop gets a turn every few tens of milliseconds. */
-export async function* decodeChunks(
-  chunks: AsyncIterable<Uint8Array>,
-  opts: { signal?: AbortSignal; onBytes?: (done: number) => void } = {},
-): AsyncGenerator<string> {
-  const decoder = new TextDecoder('utf-8', { fatal: true });
-  let done = 0;
-  let reported = 0;
-  let newlines = 0;
-  let carry: Uint8Array = new Uint8Array(0); // the previous chunk's cut-off last character, for locating errors
-  let lastYield = Date.now();
-  for await (const chunk of chunks) {
-    let text: string;
-    try {
-      text = decoder.decode(chunk, { stream: true });
-    } catch {
-      const joined = concat(carry, chunk);
-      const bad = firstInvalidUtf8(joined, 0, joined.length);
-      const at = bad === -1 ? joined.length : bad; // -1: the chunk ends in the bad sequence
-      const line = newlines - countNewlines(carry, 0, carry.length) + countNewlines(joined, 0, at) + 1;
-      const byte = done - carry.length + at + 1;
-      throw new NotUtf8Error(importError({ line }, undefined, `byte ${byte} is not valid UTF-8 text; save the file as UTF-8 and import it again`));
-    }
-    done += chunk.length;
-    newlines += countNewlines(chunk, 0, chunk.length);
-    // a character may span several tiny chunks: look back through the previous carry too
-    carry = incompleteTail(chunk.length >= 4 ? chunk : concat(carry, chunk));
-    if (text !== '') yield text;
-    if (done - reported >= CHUNK_BYTES) {
-      reported = done;
-      opts.onBytes?.(done);
-    }
-    if (Date.now() - lastYield > YIELD_EVERY_MS) {
-      await macrotask();
-      lastYield = Date.now();
-    }
-    opts.signal?.throwIfAborted();
-  }
-  let rest: string;
-  try {
-    rest = decoder.decode();
-  } catch {
-    throw new NotUtf8Error(
-      importError({ line: newlines + 1 }, undefined, `the file ends in the middle of a UTF-8 character (byte ${done - carry.length + 1}); save the file as UTF-8 and import it again`),
-    );
-  }
-  if (rest !== '') yield rest;
-  if (done !== reported) opts.onBytes?.(done);
-}
+/** Bytes read per step (the CSV preview reads one such slice). */
+const CHUNK_BYTES = DECODE_CHUNK_BYTES;
 
 function baseName(fileName: string): string {
   const base = fileName.split(/[\\/]/).pop() ?? fileName;
@@ -220,7 +100,7 @@ export async function importDatasetFile(db: HoneDb, file: DatasetFile, opts: Dat
     const chunks = decodeChunks(byteChunks(file.bytes), { signal: opts.signal, onBytes: (done) => opts.onProgress?.({ stage: 'reading', done, total }) });
     result = await importText(chunks, { format: opts.format ?? 'auto', fileName: file.name, mapping: opts.mapping, signal: opts.signal });
   } catch (error) {
-    if (error instanceof NotUtf8Error) {
+    if (error instanceof UndecodableTextError) {
       return { status: 'invalid', format: 'unknown', errors: [error.error], message: summarizeErrors([error.error], file.name) };
     }
     if (isAbort(error, opts.signal)) return { status: 'cancelled' };
