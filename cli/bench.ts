@@ -1,10 +1,12 @@
-// `npm run bench`: training tokens/s of every PEFT method on every backend this machine reaches,
-// with each backend's plain matmul GFLOP/s for scale (src/core/bench/train-bench.ts does the work).
+// `npm run bench`: training tokens/s of the PEFT methods on every backend this machine reaches, on
+// one preset shape (src/core/bench/presets.ts; default hone-tiny), with each backend's plain matmul
+// GFLOP/s for scale and, on WebGPU, dispatches and readbacks per step (src/core/bench does the work).
 // Node backends (cpu, wasm) run in this process. Browser backends (webgpu, webgl, wasm) run in the
 // studio worker of the built app (.bench-dist, built by the npm script) in headless Chromium: one
 // fresh page per backend with ?backend=…, since a worker's backend is fixed once chosen.
-//   node --import tsx cli/bench.ts [--backends cpu,wasm,webgpu,webgl,chromium-wasm] [--steps N]
-//        [--warmup N] [--methods lora,ia3,…] [--budget SECONDS] [--dist DIR] [--timeout SECONDS] [--json-only]
+//   node --import tsx cli/bench.ts [--preset hone-tiny|small|gpt2-small|smollm2-135m|smoke|micro]
+//        [--backends cpu,wasm,webgpu,webgl,chromium-wasm] [--steps N] [--warmup N] [--methods lora,ia3,…]
+//        [--budget SECONDS] [--dist DIR] [--timeout SECONDS] [--profile on|off] [--json-only]
 // stdout: the table, then the JSON (only the JSON with --json-only); progress goes to stderr.
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -14,6 +16,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type {} from '../src/studio-client'; // brings the `window.hone` declaration
 import { runTrainBench, type TrainBenchOptions, type TrainBenchResult } from '../src/core/bench/train-bench';
 import { describeSetup, formatBenchJson, formatBenchTable, type BenchRun } from '../src/core/bench/report';
+import { benchPreset } from '../src/core/bench/presets';
 import { setNodeBackend } from './node-backend';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
@@ -26,22 +29,28 @@ interface Target {
   steps: number;
   /** seconds after which no further method starts, unless --budget says otherwise */
   budgetSeconds?: number;
+  /** profile one step per method unless --profile says otherwise (default true) */
+  profile?: boolean;
 }
 
-// Step counts keep the whole run near five minutes on 2 shared cores. Measured here: Node cpu
-// ~1 s/step; webgl 0.3–1.2 s/step after a first step that compiles shaders; wasm 0.3–0.6 s/step;
-// WebGPU on SwiftShader 5–11 s/step after a first step of up to a minute (shader compilation), so
-// it gets one timed step and a time budget (240 s) that may leave the last methods out on a busy machine.
+// Step counts for the default preset (hone-tiny, 8 × 128 tokens a step) on 2 shared cores. Measured
+// here at HEAD ec0a545: Node wasm 1.1 s (LoRA) to 1.9 s (full) a step; WebGPU on SwiftShader 37 s a
+// LoRA step after a warm-up step of ~40 s (shader compilation), so it gets one timed step, no
+// profile (tf.profile submits every kernel on its own there) and a budget that may leave the last
+// methods out on a busy machine. Smaller presets (--preset smoke) run far faster.
 const TARGETS: Record<string, Target> = {
-  cpu: { runtime: 'node', backend: 'cpu', warmupSteps: 1, steps: 3 },
-  wasm: { runtime: 'node', backend: 'wasm', warmupSteps: 2, steps: 5 },
-  webgpu: { runtime: 'chromium', backend: 'webgpu', warmupSteps: 1, steps: 1, budgetSeconds: 240 },
-  webgl: { runtime: 'chromium', backend: 'webgl', warmupSteps: 1, steps: 3 },
-  'chromium-wasm': { runtime: 'chromium', backend: 'wasm', warmupSteps: 2, steps: 5 },
+  cpu: { runtime: 'node', backend: 'cpu', warmupSteps: 1, steps: 1 },
+  wasm: { runtime: 'node', backend: 'wasm', warmupSteps: 1, steps: 3 },
+  webgpu: { runtime: 'chromium', backend: 'webgpu', warmupSteps: 1, steps: 1, budgetSeconds: 480, profile: false },
+  webgl: { runtime: 'chromium', backend: 'webgl', warmupSteps: 1, steps: 2 },
+  'chromium-wasm': { runtime: 'chromium', backend: 'wasm', warmupSteps: 1, steps: 3 },
 };
 const ALIASES: Record<string, string> = { 'node-cpu': 'cpu', 'node-wasm': 'wasm', 'browser-wasm': 'chromium-wasm' };
 
 interface Options {
+  preset: string;
+  /** --profile on|off; undefined: each target's own default */
+  profile?: boolean;
   targets: Target[];
   steps?: number;
   warmup?: number;
@@ -53,11 +62,18 @@ interface Options {
 }
 
 const USAGE =
-  'usage: node --import tsx cli/bench.ts [--backends cpu,wasm,webgpu,webgl,chromium-wasm] [--steps N] [--warmup N] ' +
+  'usage: node --import tsx cli/bench.ts [--preset hone-tiny|small|gpt2-small|smollm2-135m|smoke|micro] [--profile on|off] ' +
+  '[--backends cpu,wasm,webgpu,webgl,chromium-wasm] [--steps N] [--warmup N] ' +
   '[--methods lora,ia3,prefix,prompt,adapter,full,freeze] [--budget SECONDS per backend] [--dist DIR] [--timeout SECONDS per browser backend] [--json-only]';
 
 function parseOptions(argv: string[]): Options {
-  const options: Options = { targets: Object.values(TARGETS), dist: resolve(root, '.bench-dist'), timeoutSeconds: 300, jsonOnly: false };
+  const options: Options = {
+    preset: 'hone-tiny',
+    targets: Object.values(TARGETS),
+    dist: resolve(root, '.bench-dist'),
+    timeoutSeconds: 900,
+    jsonOnly: false,
+  };
   const count = (flag: string, raw: string | undefined, min: number): number => {
     const value = Number(raw);
     if (raw === undefined || !Number.isInteger(value) || value < min) throw new Error(`${flag} needs an integer ≥ ${min}, got ${JSON.stringify(raw ?? null)}\n${USAGE}`);
@@ -76,6 +92,12 @@ function parseOptions(argv: string[]): Options {
     else if (arg === '--budget') options.budget = count(arg, value(), 1);
     else if (arg === '--timeout') options.timeoutSeconds = count(arg, value(), 1);
     else if (arg === '--dist') options.dist = resolve(value());
+    else if (arg === '--preset') options.preset = benchPreset(value()).name; // unknown → the list of known ones
+    else if (arg === '--profile') {
+      const v = value();
+      if (v !== 'on' && v !== 'off') throw new Error(`--profile must be on or off, got "${v}"\n${USAGE}`);
+      options.profile = v === 'on';
+    }
     else if (arg === '--methods') options.methods = value().split(',').filter(Boolean);
     else if (arg === '--backends') {
       options.targets = value()
@@ -109,6 +131,8 @@ function benchOptions(target: Target, options: Options): Omit<TrainBenchOptions,
     steps: options.steps ?? target.steps,
     timeBudgetSeconds: options.budget ?? target.budgetSeconds,
     methods: options.methods,
+    preset: options.preset,
+    profile: options.profile ?? target.profile ?? true,
   };
 }
 
@@ -170,6 +194,7 @@ async function runChromium(targets: Target[], options: Options, progress: (line:
           worker.on('console', (msg) => {
             const text = msg.text();
             if (text.startsWith('[bench] ')) progress(`chromium ${text.slice(8)}`);
+            else if (msg.type() === 'error') progress(`chromium ${target.backend} worker error: ${text.split('\n')[0]}`);
           }),
         );
         await page.goto(`${baseUrl}?backend=${target.backend}`);

@@ -43,7 +43,11 @@ export async function readModelDir(dir: string): Promise<ModelFiles> {
     );
   }
   const files: ModelFiles = new Map();
-  const read = async (name: string) => files.set(name, new Uint8Array(await readFile(join(dir, name))));
+  // A view of the Buffer, not `new Uint8Array(buffer)` (a copy): one copy of a large weights file in memory
+  const read = async (name: string) => {
+    const bytes = await readFile(join(dir, name));
+    files.set(name, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  };
   for (const name of KNOWN_FILES) if (present.has(name)) await read(name);
 
   if (present.has('model.safetensors')) {

@@ -1,6 +1,6 @@
 // The bench's printed form: one row per backend, tokens/s per method, plus the matmul GFLOP/s
 // measured in the same run. Pure string work, shared by the CLI and its test.
-import { BENCH_BATCH, BENCH_METHODS, benchMethodConfig, type TrainBenchResult } from './train-bench';
+import { BENCH_METHODS, benchMethodConfig, type TrainBenchResult } from './train-bench';
 
 /** One backend's outcome: a result, or why it could not run (unavailable, failed, timed out). */
 export interface BenchRun {
@@ -28,11 +28,10 @@ export function formatRate(value: number): string {
 export function describeSetup(runs: readonly BenchRun[]): string {
   const result = runs.find((r) => r.result)?.result;
   const m = result?.model;
-  const model = m
-    ? `${m.modelType} ${m.numLayers} layers, d=${m.hiddenSize}, ${m.numHeads} heads, vocab ${m.vocabSize} (${m.parameters.toLocaleString('en-US')} params, random weights)`
-    : 'gpt2 2 layers, d=64, 4 heads, vocab 512 (random weights)';
-  const batch = `batch ${BENCH_BATCH.batchSize} × seq ${BENCH_BATCH.seqLength} (${BENCH_BATCH.batchSize * BENCH_BATCH.seqLength} real tokens/step)`;
-  return `Training tokens/s — ${model}; ${batch}; ${result?.optimizer ?? 'AdamW'}`;
+  if (!result || !m) return 'Training tokens/s — no backend produced a result';
+  const model = `${result.preset}: ${m.modelType} ${m.numLayers} layers, d=${m.hiddenSize}, ${m.numHeads}/${m.numKvHeads} heads, FFN ${m.intermediateSize}, vocab ${m.vocabSize} (${m.parameters.toLocaleString('en-US')} params, random weights)`;
+  const batch = `batch ${m.batchSize} × seq ${m.seqLength} (${m.realTokensPerStep} real tokens/step, first ${m.promptTokens} of each row unscored)`;
+  return `Training tokens/s — ${model}; ${batch}; ${result.optimizer}`;
 }
 
 /** The table: backend × method tokens/s, GFLOP/s of a plain matmul, steps timed. */
@@ -67,8 +66,9 @@ export function formatBenchTable(runs: readonly BenchRun[]): string {
     const lr = measured ? ` lr ${measured.learningRate}` : '';
     return `  ${m.label} = ${m.name} ${JSON.stringify(measured?.config ?? benchMethodConfig(m))}${lr}`;
   });
-  const n = runs.find((run) => run.result)?.result?.matmul.size ?? 256;
-  out.push('', `GFLOP/s: ${n}×${n}×${n} float32 matmuls timed to completion; steps: warm-up + timed steps per method. Methods:`, ...methodNotes);
+  const shape = runs.find((run) => run.result)?.result?.matmul.shape;
+  const probe = shape ? `[${shape[0]}, ${shape[1]}] × [${shape[1]}, ${shape[2]}]` : 'the model-sized';
+  out.push('', `GFLOP/s: ${probe} float32 matmuls timed to completion; steps: warm-up + timed steps per method. Methods:`, ...methodNotes);
   for (const note of notes) out.push(note);
   return out.join('\n');
 }

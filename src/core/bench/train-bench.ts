@@ -1,33 +1,25 @@
 // Training-speed benchmark on whatever tfjs backend is active: the real training step (trainStep
-// with AdamW over a PeftModel) for every method on one fixed GPT-2-style model, plus a plain
-// matmul probe on the same backend, so tokens/s can be read against what the backend can do at all.
-// Backend-agnostic and DOM-free: the Node CLI (cli/bench.ts) runs it on cpu and wasm, the studio
-// worker (workers/bench.ts) on webgpu, webgl and wasm. Reads back only with `await data()` (webgpu).
+// with AdamW over a PeftModel built by createPeftModel, as the studio's runs are) for each method
+// on a preset shape (presets.ts), beside a plain matmul of the model's own size on the same
+// backend, so training GFLOP/s can be read as a fraction of what the backend can do at all.
+// Also: peak RSS after loading and after the steps (Node), tensor counts per step, the top kernels
+// of one profiled step, and on WebGPU the dispatches / submits / readbacks per step.
+// Backend-agnostic and DOM-free: the CLI (`hone bench`, cli/bench.ts) runs it on cpu and wasm, the
+// studio worker (workers/bench.ts) on webgpu, webgl and wasm. Reads back only with `await data()`.
 import * as tf from '@tensorflow/tfjs';
-import { parseConfig, type ModelConfig } from '../model/config';
 import { Decoder } from '../model/decoder';
-import { randomWeights } from '../model/random';
+import { randomWeightEntries } from '../model/random';
 import { Rng } from '../rng';
 import { IGNORE_INDEX, collate, type Batch, type Row } from '../train/batch';
 import { TRAINER_DEFAULTS } from '../train/config';
 import { AdamW } from '../train/optim/adamw';
-import { createPeftModel, methodDefaults } from '../train/run';
+import { createPeftModel, methodDefaults, virtualTokensOf } from '../train/run';
 import { trainStep } from '../train/step';
+import { FLOPS_FORMULA, stepFlops } from './flops';
+import { benchPreset, type BenchPreset } from './presets';
+import { countGpuWork, matmulProbe, profileStep, sampleMemory, wasmHeapBytes, type GpuCounts, type MatmulResult, type MemorySample, type StepProfile } from './probes';
 
-/** The benchmarked model: GPT-2 layout, 2 blocks, d = 64, 4 heads, vocab 512 (136,960 parameters). */
-export const BENCH_MODEL: ModelConfig = parseConfig({
-  model_type: 'gpt2',
-  n_layer: 2,
-  n_embd: 64,
-  n_head: 4,
-  vocab_size: 512,
-  // room for 32 real tokens after prefix/prompt tuning's virtual positions (10 and 8 by default)
-  n_positions: 64,
-  eos_token_id: 0,
-});
-
-/** Rows per step and tokens per row: every row is full, so each step trains on 4 × 32 = 128 real tokens. */
-export const BENCH_BATCH = { batchSize: 4, seqLength: 32, promptTokens: 8 } as const;
+export { matmulProbe, type MatmulResult };
 
 export interface BenchMethod {
   /** registry name */
@@ -39,11 +31,12 @@ export interface BenchMethod {
 }
 
 /**
- * Every method with the settings the studio trains it with by default (methodDefaults), so the
- * bench measures what people get; the adapter is pinned to Houlsby because the table says so.
+ * Every method with the settings the studio trains it with by default (methodDefaults), except
+ * where the PyTorch peer (torch_step.py) differs: LoRA without dropout (r 8, α 16, PEFT's default
+ * targets), and the adapter pinned to Houlsby because the table says so.
  */
 export const BENCH_METHODS: readonly BenchMethod[] = [
-  { name: 'lora', label: 'lora', overrides: {} },
+  { name: 'lora', label: 'lora', overrides: { lora_dropout: 0 } },
   { name: 'ia3', label: 'ia3', overrides: {} },
   { name: 'prefix', label: 'prefix', overrides: {} },
   { name: 'prompt', label: 'prompt', overrides: {} },
@@ -52,20 +45,28 @@ export const BENCH_METHODS: readonly BenchMethod[] = [
   { name: 'freeze', label: 'freeze', overrides: {} },
 ];
 
+/** The methods the issue's table compares, run when none are named. */
+export const DEFAULT_BENCH_METHODS = ['lora', 'prefix', 'adapter', 'full'] as const;
+
 /** The method config the bench trains with: the studio's defaults plus the overrides. */
 export function benchMethodConfig(method: BenchMethod): Record<string, unknown> {
   return { ...methodDefaults(method.name).method, ...method.overrides };
 }
 
 export interface TrainBenchOptions {
-  /** method names to run, in BENCH_METHODS order; default all */
+  /** preset name (presets.ts); default hone-tiny */
+  preset?: string;
+  /** rows per step and tokens per row instead of the preset's (to find what fits in memory) */
+  batchSize?: number;
+  seqLength?: number;
+  /** method names or labels to run; default DEFAULT_BENCH_METHODS */
   methods?: readonly string[];
-  /** untimed steps first: kernel compilation, allocator and optimizer slots settle (default 2) */
+  /** untimed steps first: kernel compilation, allocator and optimizer slots settle (default 1) */
   warmupSteps?: number;
-  /** timed steps per method (default 5) */
+  /** timed steps per method (default 3) */
   steps?: number;
-  /** n of the n×n×n matmul probe (default 256) */
-  matmulSize?: number;
+  /** profile one more step per method with tf.profile for the top kernels (default true) */
+  profile?: boolean;
   /** the matmul probe repeats until one timed batch lasts at least this long (default 300 ms) */
   matmulMinMs?: number;
   /** seeds the model, the batch and every method's initialisation (default 1234) */
@@ -77,15 +78,6 @@ export interface TrainBenchOptions {
   timeBudgetSeconds?: number;
   /** one line per finished part, for people watching a long run */
   onProgress?: (message: string) => void;
-}
-
-export interface MatmulResult {
-  size: number;
-  /** matmuls in the timed batch */
-  reps: number;
-  ms: number;
-  /** 2·n³·reps / time */
-  gflops: number;
 }
 
 export interface MethodResult {
@@ -103,29 +95,62 @@ export interface MethodResult {
   seconds: number;
   tokensPerSecond: number;
   msPerStep: number;
+  /** training FLOPs per token (FLOPS_FORMULA) */
+  flopsPerToken: number;
+  trainingGflops: number;
+  /** trainingGflops / the matmul probe's GFLOP/s */
+  matmulFraction: number;
   /** loss of the last step: a finite number shows the step really trained */
   lastLoss: number;
+  /** tf.memory().numTensors after each timed step: flat when nothing leaks per step */
+  numTensorsPerStep: number[];
   /** tf.memory().numTensors after the method was disposed minus before it was created */
   tensorsLeaked: number;
+  /** memory after the method's steps (peak includes everything before), null outside Node */
+  memoryAfterSteps: MemorySample | null;
+  /** the wasm heap after the method's steps (it never shrinks: the high-water mark), null off wasm */
+  wasmHeapBytes: number | null;
+  /** one profiled step after the timed ones, null with profile: false */
+  profile: StepProfile | null;
+  /** WebGPU only: per timed step, averaged */
+  gpuPerStep: GpuCounts | null;
 }
 
 export interface TrainBenchResult {
   backend: string;
+  preset: string;
   model: {
     modelType: string;
     numLayers: number;
     hiddenSize: number;
     numHeads: number;
+    numKvHeads: number;
+    intermediateSize: number;
     vocabSize: number;
     parameters: number;
+    /** 4 bytes per parameter */
+    weightBytes: number;
     batchSize: number;
     seqLength: number;
+    promptTokens: number;
     realTokensPerStep: number;
   };
   optimizer: string;
   warmupSteps: number;
   steps: number;
+  flopsFormula: string;
   matmul: MatmulResult;
+  memory: {
+    /** before the weights were made (after the matmul probe) */
+    beforeLoad: MemorySample | null;
+    /** after the Decoder holds the weights */
+    afterLoad: MemorySample | null;
+    /** tf.memory().numBytes after loading: weights plus any copies the decoder keeps */
+    tensorBytesAfterLoad: number;
+    /** the wasm heap after loading, null off wasm */
+    wasmHeapAfterLoadBytes: number | null;
+    loadSeconds: number;
+  };
   methods: MethodResult[];
   /** labels of methods not started because timeBudgetSeconds ran out */
   skipped: string[];
@@ -134,15 +159,18 @@ export interface TrainBenchResult {
   seconds: number;
 }
 
-
 function nonNegativeInt(value: number, what: string): number {
   if (!Number.isInteger(value) || value < 0) throw new Error(`train bench: ${what} must be a non-negative integer, got ${value}`);
   return value;
 }
 
+function positiveInt(value: number, what: string): number {
+  if (nonNegativeInt(value, what) === 0) throw new Error(`train bench: ${what} must be at least 1`);
+  return value;
+}
+
 /** Resolves method names against BENCH_METHODS; unknown names are an error listing the known ones. */
-export function benchMethods(names?: readonly string[]): BenchMethod[] {
-  if (!names) return [...BENCH_METHODS];
+export function benchMethods(names: readonly string[] = DEFAULT_BENCH_METHODS): BenchMethod[] {
   if (names.length === 0) throw new Error('train bench: no methods given');
   return names.map((name) => {
     const found = BENCH_METHODS.find((m) => m.name === name || m.label === name);
@@ -151,90 +179,75 @@ export function benchMethods(names?: readonly string[]): BenchMethod[] {
   });
 }
 
-/** One fixed batch of full rows: 8 prompt tokens (unscored) then 24 completion tokens. */
-export function benchBatch(seed: number): Batch {
+/** One fixed batch of full rows: random ids in [1, V), the first promptTokens of each row unscored. */
+export function benchBatch(preset: BenchPreset, seed: number): Batch {
   const rng = new Rng(seed);
-  const { batchSize, seqLength, promptTokens } = BENCH_BATCH;
+  const { batchSize, seqLength, promptTokens } = preset;
   const rows: Row[] = [];
   for (let r = 0; r < batchSize; r++) {
-    const inputIds = Array.from({ length: seqLength }, () => 1 + rng.int(BENCH_MODEL.vocabSize - 1));
+    const inputIds = Array.from({ length: seqLength }, () => 1 + rng.int(preset.config.vocabSize - 1));
     const labels = inputIds.map((id, i) => (i < promptTokens ? IGNORE_INDEX : id));
     rows.push({ inputIds, labels });
   }
   return collate(rows, 0, seqLength);
 }
 
-/** Runs `reps` independent n×n matmuls and waits for the last: the backend runs them in order. */
-async function timeMatmuls(a: tf.Tensor2D, b: tf.Tensor2D, reps: number): Promise<number> {
-  const start = performance.now();
-  let last: tf.Tensor | null = null;
-  for (let i = 0; i < reps; i++) {
-    last?.dispose(); // queued GPU work keeps its buffer until done; disposing only frees it for reuse
-    last = tf.matMul(a, b);
-  }
-  await last!.data();
-  const ms = performance.now() - start;
-  last!.dispose();
-  return ms;
-}
-
-/** Plain matmul throughput of the active backend: the scale against which training speed is read. */
-export async function matmulProbe(size = 256, minMs = 300): Promise<MatmulResult> {
-  if (!Number.isInteger(size) || size <= 0) throw new Error(`train bench: matmulSize must be a positive integer, got ${size}`);
-  const a = tf.randomNormal([size, size], 0, 1, 'float32', 1) as tf.Tensor2D;
-  const b = tf.randomNormal([size, size], 0, 1, 'float32', 2) as tf.Tensor2D;
-  try {
-    await timeMatmuls(a, b, 1); // compiles the kernel
-    let reps = 1;
-    let ms = await timeMatmuls(a, b, reps);
-    // Grow the batch until it is long enough to time; the cap bounds a pathologically slow backend.
-    while (ms < minMs && reps < 4096) {
-      reps = Math.min(4096, Math.max(reps * 2, Math.ceil((reps * minMs * 1.2) / Math.max(ms, 0.01))));
-      ms = await timeMatmuls(a, b, reps);
-    }
-    return { size, reps, ms, gflops: (2 * size ** 3 * reps) / (ms * 1e6) };
-  } finally {
-    a.dispose();
-    b.dispose();
-  }
+interface MethodRun {
+  preset: BenchPreset;
+  batch: Batch;
+  matmulGflops: number;
+  warmupSteps: number;
+  steps: number;
+  profile: boolean;
+  seed: number;
 }
 
 /** Times warm-up + timed training steps of one method on `decoder`; disposes everything it made. */
-async function benchMethod(
-  decoder: Decoder,
-  method: BenchMethod,
-  batch: Batch,
-  opts: { warmupSteps: number; steps: number; seed: number },
-): Promise<MethodResult> {
+async function benchMethod(decoder: Decoder, method: BenchMethod, run: MethodRun): Promise<MethodResult> {
   const before = tf.memory().numTensors;
   const config = benchMethodConfig(method);
   // The optimizer settings a default run of the studio's Trainer uses for this method.
   const trainer = { ...TRAINER_DEFAULTS, ...methodDefaults(method.name).trainer };
   const { learningRate, maxGradNorm } = trainer;
-  const model = createPeftModel(decoder, { name: method.name, config }, opts.seed);
+  const model = createPeftModel(decoder, { name: method.name, config }, run.seed);
   const optimizer = new AdamW({ betas: trainer.betas, eps: trainer.eps, weightDecay: trainer.weightDecay });
   let result: Omit<MethodResult, 'tensorsLeaked'>;
   try {
     model.training = true;
     const params = model.trainableVariables();
-    const forward = (ids: tf.Tensor2D, mask: tf.Tensor2D) => model.forward(ids, mask);
-    const step = () => trainStep(forward, params, [batch], optimizer, { learningRate, maxGradNorm });
-    for (let i = 0; i < opts.warmupSteps; i++) await step();
+    const step = () => trainStep((ids, mask, packed) => model.forward(ids, mask, packed), params, [run.batch], optimizer, { learningRate, maxGradNorm });
+    for (let i = 0; i < run.warmupSteps; i++) await step();
     // Backends run queued work in order, so reading the smallest variable waits for every queued
     // update (the last AdamW step included) while copying little.
     const smallest = [...params.values()].reduce((a, b) => (b.size < a.size ? b : a));
     await smallest.data();
+    const gpu = countGpuWork();
     let realTokens = 0;
     let lastLoss = NaN;
+    const numTensorsPerStep: number[] = [];
     const start = performance.now();
-    for (let i = 0; i < opts.steps; i++) {
-      const stepResult = await step();
-      realTokens += stepResult.realTokens;
-      lastLoss = stepResult.loss;
+    let gpuTotal: GpuCounts | null = null;
+    try {
+      for (let i = 0; i < run.steps; i++) {
+        const stepResult = await step();
+        realTokens += stepResult.realTokens;
+        lastLoss = stepResult.loss;
+        numTensorsPerStep.push(tf.memory().numTensors);
+      }
+      gpuTotal = gpu?.read() ?? null; // before the bench's own readback below
+      await smallest.data();
+    } finally {
+      gpu?.restore();
     }
-    await smallest.data();
     const seconds = (performance.now() - start) / 1000;
+    const memoryAfterSteps = sampleMemory();
+    const profile = run.profile ? await profileStep(step) : null;
     const count = model.trainableParameterCount();
+    const tokensPerSecond = seconds > 0 ? realTokens / seconds : 0;
+    const contextLength = run.preset.seqLength + virtualTokensOf(model);
+    const flopsPerToken = stepFlops(decoder.config, contextLength, method.name === 'full', count.trainable).trainingPerToken;
+    const trainingGflops = (flopsPerToken * tokensPerSecond) / 1e9;
+    const perStep = (n: number) => n / run.steps;
     result = {
       method: method.name,
       label: method.label,
@@ -242,12 +255,20 @@ async function benchMethod(
       learningRate,
       trainableParameters: count.trainable,
       trainablePercent: count.percent,
-      steps: opts.steps,
+      steps: run.steps,
       realTokens,
       seconds,
-      tokensPerSecond: seconds > 0 ? realTokens / seconds : 0,
-      msPerStep: opts.steps > 0 ? (seconds * 1000) / opts.steps : 0,
+      tokensPerSecond,
+      msPerStep: (seconds * 1000) / run.steps,
+      flopsPerToken,
+      trainingGflops,
+      matmulFraction: run.matmulGflops > 0 ? trainingGflops / run.matmulGflops : 0,
       lastLoss,
+      numTensorsPerStep,
+      memoryAfterSteps,
+      wasmHeapBytes: wasmHeapBytes(),
+      profile,
+      gpuPerStep: gpuTotal && { dispatches: perStep(gpuTotal.dispatches), submits: perStep(gpuTotal.submits), readbacks: perStep(gpuTotal.readbacks) },
     };
   } finally {
     optimizer.dispose();
@@ -256,10 +277,17 @@ async function benchMethod(
   return { ...result, tensorsLeaked: tf.memory().numTensors - before };
 }
 
-/** The whole benchmark on the active backend: matmul probe, then every requested method in turn. */
+/** The whole benchmark on the active backend: matmul probe, load, then every requested method in turn. */
 export async function runTrainBench(options: TrainBenchOptions = {}): Promise<TrainBenchResult> {
-  const warmupSteps = nonNegativeInt(options.warmupSteps ?? 2, 'warmupSteps');
-  const steps = nonNegativeInt(options.steps ?? 5, 'steps');
+  const named = benchPreset(options.preset ?? 'hone-tiny');
+  const preset: BenchPreset = {
+    ...named,
+    batchSize: options.batchSize === undefined ? named.batchSize : positiveInt(options.batchSize, 'batchSize'),
+    seqLength: options.seqLength === undefined ? named.seqLength : positiveInt(options.seqLength, 'seqLength'),
+  };
+  if (preset.seqLength <= preset.promptTokens) throw new Error(`train bench: seqLength must be over the ${preset.promptTokens} unscored prompt tokens, got ${preset.seqLength}`);
+  const warmupSteps = nonNegativeInt(options.warmupSteps ?? 1, 'warmupSteps');
+  const steps = nonNegativeInt(options.steps ?? 3, 'steps');
   if (steps === 0) throw new Error('train bench: steps must be at least 1 (nothing would be timed)');
   const seed = options.seed ?? 1234;
   const methods = benchMethods(options.methods);
@@ -268,24 +296,34 @@ export async function runTrainBench(options: TrainBenchOptions = {}): Promise<Tr
   const backend = tf.getBackend();
   const started = performance.now();
   const before = tf.memory().numTensors;
+  const { config } = preset;
 
-  const matmul = await matmulProbe(options.matmulSize ?? 256, options.matmulMinMs ?? 300);
-  progress(`${backend}: matmul ${matmul.size}³ ${matmul.gflops.toFixed(2)} GFLOP/s (${matmul.reps} in ${matmul.ms.toFixed(0)} ms)`);
+  const matmul = await matmulProbe([preset.batchSize * preset.seqLength, config.hiddenSize, config.intermediateSize], options.matmulMinMs ?? 300);
+  progress(`${backend}: matmul [${matmul.shape.join(' × ')}] ${matmul.gflops.toFixed(2)} GFLOP/s (${matmul.reps} in ${matmul.ms.toFixed(0)} ms)`);
 
-  const decoder = Decoder.fromHost(BENCH_MODEL, randomWeights(BENCH_MODEL, seed));
+  const beforeLoad = sampleMemory();
+  const loadStart = performance.now();
+  // One weight at a time: each host array can be collected once its tensor exists.
+  const decoder = Decoder.fromHost(config, randomWeightEntries(config, seed));
+  const loadSeconds = (performance.now() - loadStart) / 1000;
+  const afterLoad = sampleMemory();
+  const tensorBytesAfterLoad = tf.memory().numBytes;
+  const wasmHeapAfterLoadBytes = wasmHeapBytes();
   const results: MethodResult[] = [];
   const skipped: string[] = [];
   let parameters = 0;
   try {
     for (const tensor of decoder.params.values()) parameters += tensor.size;
-    const batch = benchBatch(seed);
+    progress(`${backend}: ${preset.name} loaded in ${loadSeconds.toFixed(1)} s (${parameters.toLocaleString('en-US')} parameters)`);
+    const batch = benchBatch(preset, seed);
     for (const method of methods) {
       if (options.timeBudgetSeconds !== undefined && (performance.now() - started) / 1000 > options.timeBudgetSeconds) {
         skipped.push(method.label);
         continue;
       }
-      const r = await benchMethod(decoder, method, batch, { warmupSteps, steps, seed });
-      progress(`${backend}: ${method.label} ${r.tokensPerSecond.toFixed(1)} tokens/s (${r.msPerStep.toFixed(0)} ms/step, loss ${r.lastLoss.toFixed(3)})`);
+      const profile = options.profile ?? true;
+      const r = await benchMethod(decoder, method, { preset, batch, matmulGflops: matmul.gflops, warmupSteps, steps, profile, seed });
+      progress(`${backend}: ${method.label} ${r.tokensPerSecond.toFixed(1)} tokens/s (${r.msPerStep.toFixed(0)} ms/step, ${r.trainingGflops.toFixed(2)} GFLOP/s, loss ${r.lastLoss.toFixed(3)})`);
       results.push(r);
     }
   } finally {
@@ -293,21 +331,28 @@ export async function runTrainBench(options: TrainBenchOptions = {}): Promise<Tr
   }
   return {
     backend,
+    preset: preset.name,
     model: {
-      modelType: BENCH_MODEL.modelType,
-      numLayers: BENCH_MODEL.numLayers,
-      hiddenSize: BENCH_MODEL.hiddenSize,
-      numHeads: BENCH_MODEL.numHeads,
-      vocabSize: BENCH_MODEL.vocabSize,
+      modelType: config.modelType,
+      numLayers: config.numLayers,
+      hiddenSize: config.hiddenSize,
+      numHeads: config.numHeads,
+      numKvHeads: config.numKvHeads,
+      intermediateSize: config.intermediateSize,
+      vocabSize: config.vocabSize,
       parameters,
-      batchSize: BENCH_BATCH.batchSize,
-      seqLength: BENCH_BATCH.seqLength,
-      realTokensPerStep: BENCH_BATCH.batchSize * BENCH_BATCH.seqLength,
+      weightBytes: 4 * parameters,
+      batchSize: preset.batchSize,
+      seqLength: preset.seqLength,
+      promptTokens: preset.promptTokens,
+      realTokensPerStep: preset.batchSize * preset.seqLength,
     },
     optimizer: "AdamW with the studio's per-method defaults (lr below)",
     warmupSteps,
     steps,
+    flopsFormula: FLOPS_FORMULA,
     matmul,
+    memory: { beforeLoad, afterLoad, tensorBytesAfterLoad, wasmHeapAfterLoadBytes, loadSeconds },
     methods: results,
     skipped,
     tensorsLeaked: tf.memory().numTensors - before,

@@ -6,9 +6,13 @@ import type { HostTensor } from './safetensors';
 import { expectedWeights } from './weight-names';
 import { Rng } from '../rng';
 
-export function randomWeights(config: ModelConfig, seed: number, std = 0.02): Map<string, HostTensor> {
+/**
+ * The weights one at a time, in expectedWeights order. For large models: a consumer that turns
+ * each into a tensor and drops it (Decoder.fromHost) holds one host array at a time instead of
+ * the whole model twice. Same values as randomWeights for the same seed.
+ */
+export function* randomWeightEntries(config: ModelConfig, seed: number, std = 0.02): Generator<[string, HostTensor]> {
   const rng = new Rng(seed);
-  const weights = new Map<string, HostTensor>();
   // expectedWeights lists names in a fixed order, so each tensor gets the same slice of the stream.
   for (const [name, shape] of expectedWeights(config)) {
     const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
@@ -19,7 +23,10 @@ export function randomWeights(config: ModelConfig, seed: number, std = 0.02): Ma
     } else {
       for (let i = 0; i < data.length; i++) data[i] = rng.normal(0, std);
     }
-    weights.set(name, { shape: [...shape], data });
+    yield [name, { shape: [...shape], data }];
   }
-  return weights;
+}
+
+export function randomWeights(config: ModelConfig, seed: number, std = 0.02): Map<string, HostTensor> {
+  return new Map(randomWeightEntries(config, seed, std));
 }
