@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { listMethods } from '../../src/core/peft';
 import { trainerConfig } from '../../src/core/train/config';
-import { buildRows, createPeftModel } from '../../src/core/train/run';
+import { buildTrainingRows, RowsError } from '../../src/core/train/rows';
+import { createPeftModel } from '../../src/core/train/run';
+import { pairRecord } from '../../src/core/train/run-builder';
 import { useFixtureDecoders } from './decoder-fixtures';
 import { sameBits, snapshot } from './peft-helpers';
 
@@ -76,12 +78,15 @@ describe('method settings and datasets on tiny-llama', () => {
   it('a dataset whose prompts leave no room for a completion fails before training', () => {
     const tokenizer = fixtures.get('tiny-llama')!.checkpoint.tokenizer;
     const long = 'word '.repeat(60);
-    const examples = [
+    const records = [
       { prompt: long, completion: 'yes' },
       { prompt: long + 'again', completion: 'no' },
-    ];
-    expect(() => buildRows(tokenizer, examples, { maxLength: 16, truncation: 'keep-start' })).toThrow(
-      /no example has completion tokens left after truncation to 16 tokens \(2 dropped\).*all 2 example\(s\) were dropped, nothing to train on/,
+    ].map(pairRecord);
+    const build = () => buildTrainingRows(records, tokenizer, { maxLength: 16 });
+    expect(build).toThrow(RowsError);
+    expect(build).toThrow(
+      'training rows: field "maxLength": every one of the 2 record(s) was dropped (2 × no scored token left after truncation to 16 tokens); ' +
+        'raise maxLength or shorten the prompts',
     );
   });
 });

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { exportAdapterFolder } from '../../src/core/peft';
 import { Rng } from '../../src/core/rng';
-import { buildRows, type TokenizedExample } from '../../src/core/train/batch';
+import { IGNORE_INDEX, type Row } from '../../src/core/train/batch';
 import { Trainer } from '../../src/core/train/loop';
 import { createPeftModel } from '../../src/core/train/run';
 import { useFixtureDecoders } from './decoder-fixtures';
@@ -25,10 +25,18 @@ const METHODS: [string, string, Record<string, unknown>][] = [
   ['freeze', 'freeze', { trainable_layers: 1, train_norms: true }],
 ];
 
-function examples(count: number, seed: number, vocab: number): TokenizedExample[] {
+/**
+ * Synthetic training rows: a prompt of 2–5 random ids (labels −100), then a completion of 1–3 ids and
+ * EOS (2, tiny-llama's), all scored, as the row builder makes a prompt-completion pair.
+ */
+function rows(count: number, seed: number, vocab: number): Row[] {
   const rng = new Rng(seed);
   const ids = (n: number) => Array.from({ length: n }, () => 3 + rng.int(vocab - 3));
-  return Array.from({ length: count }, () => ({ promptIds: ids(2 + rng.int(4)), completionIds: ids(1 + rng.int(3)) }));
+  return Array.from({ length: count }, () => {
+    const prompt = ids(2 + rng.int(4));
+    const completion = [...ids(1 + rng.int(3)), 2];
+    return { inputIds: [...prompt, ...completion], labels: [...prompt.map(() => IGNORE_INDEX), ...completion] };
+  });
 }
 
 describe('training every method leaks nothing and leaves the base model untouched', () => {
@@ -38,10 +46,7 @@ describe('training every method leaks nothing and leaves the base model untouche
     it(label, async () => {
       const decoder = decoders.get('tiny-llama')!;
       const vocab = decoder.config.vocabSize;
-      const data = {
-        train: buildRows(examples(6, 1, vocab), { maxLength: 10, eosTokenId: 2 }).rows,
-        validation: buildRows(examples(2, 2, vocab), { maxLength: 10, eosTokenId: 2 }).rows,
-      };
+      const data = { train: rows(6, 1, vocab), validation: rows(2, 2, vocab) };
       const base = snapshot(decoder);
       const start = tf.memory().numTensors;
       const model = createPeftModel(decoder, { name, config }, 4);

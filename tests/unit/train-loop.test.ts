@@ -12,7 +12,7 @@ import { randomWeights } from '../../src/core/model/random';
 import { LoraMethod } from '../../src/core/peft/lora/lora';
 import { PeftModel } from '../../src/core/peft/model';
 import { Rng } from '../../src/core/rng';
-import { buildRows, type TokenizedExample } from '../../src/core/train/batch';
+import { IGNORE_INDEX, type Row } from '../../src/core/train/batch';
 import { Trainer, type ProgressEvent, type TrainerData } from '../../src/core/train/loop';
 import { learningRateAt } from '../../src/core/train/schedule';
 import type { TrainerState } from '../../src/core/train/state';
@@ -41,16 +41,22 @@ function makeModel(loraSeed: number, dropout = 0) {
   };
 }
 
-function examples(count: number, seed: number): TokenizedExample[] {
+/**
+ * Synthetic training rows: a prompt of 2–5 random ids (labels −100), then a completion of 1–4 ids and
+ * EOS (0), all scored, as the row builder makes a prompt-completion pair. Rows fit the 12-token rows
+ * the run uses, so nothing is truncated.
+ */
+function rows(count: number, seed: number): Row[] {
   const rng = new Rng(seed);
   const ids = (n: number) => Array.from({ length: n }, () => 1 + rng.int(MODEL_CONFIG.vocabSize - 1));
-  return Array.from({ length: count }, () => ({ promptIds: ids(2 + rng.int(4)), completionIds: ids(1 + rng.int(4)) }));
+  return Array.from({ length: count }, () => {
+    const prompt = ids(2 + rng.int(4));
+    const completion = [...ids(1 + rng.int(4)), 0];
+    return { inputIds: [...prompt, ...completion], labels: [...prompt.map(() => IGNORE_INDEX), ...completion] };
+  });
 }
 
-const DATA: TrainerData = {
-  train: buildRows(examples(10, 1), { maxLength: 12, eosTokenId: 0 }).rows,
-  validation: buildRows(examples(3, 2), { maxLength: 12, eosTokenId: 0 }).rows,
-};
+const DATA: TrainerData = { train: rows(10, 1), validation: rows(3, 2) };
 
 const CONFIG: Partial<TrainerConfig> & Pick<TrainerConfig, 'totalSteps' | 'padTokenId'> = {
   totalSteps: 8,

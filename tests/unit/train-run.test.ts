@@ -1,24 +1,10 @@
-// src/core/train/run.ts: the Alpaca prompt, TRL-style joint tokenization with exact ids on
-// tiny-llama, the error when truncation leaves no completion, validation splits, per-method defaults
-// for every registry method and createPeftModel on top of them.
+// src/core/train/run.ts: the Alpaca prompt, per-method defaults for every registry method,
+// createPeftModel on top of them, and the row-length check. (Rows from records: rows-*.test.ts.)
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { listMethods } from '../../src/core/peft';
-import { IGNORE_INDEX } from '../../src/core/train/batch';
-import {
-  buildRows,
-  checkRowLength,
-  createPeftModel,
-  methodDefaults,
-  renderInstruction,
-  splitRows,
-  tokenizeExample,
-  trainableMethodNames,
-  virtualTokensOf,
-} from '../../src/core/train/run';
+import { checkRowLength, createPeftModel, methodDefaults, renderInstruction, trainableMethodNames, virtualTokensOf } from '../../src/core/train/run';
 import { useFixtureDecoders } from './decoder-fixtures';
-
-const X = IGNORE_INDEX;
 
 describe('renderInstruction', () => {
   it('writes the Alpaca prompt, with the Input section only when there is a context', () => {
@@ -40,51 +26,8 @@ describe('renderInstruction', () => {
   });
 });
 
-describe('rows and models on tiny-llama', () => {
-  const { fixtures, decoders } = useFixtureDecoders('cpu', ['tiny-llama', 'tiny-gpt2']);
-  const tokenizer = () => fixtures.get('tiny-llama')!.checkpoint.tokenizer;
-  const example = renderInstruction({ instruction: 'Name a color.', output: 'Blue' });
-
-  it('splits the joint encoding after the prompt (TRL), so the completion has no leading ▁', () => {
-    const tok = tokenizer();
-    const { promptIds, completionIds } = tokenizeExample(tok, example);
-    expect(promptIds).toEqual(tok.encode(example.prompt)); // <s> + the prompt
-    expect(promptIds).toHaveLength(121);
-    expect(promptIds[0]).toBe(1);
-    expect(completionIds).toEqual([69, 301, 309, 294]); // "Blue" continuing "…Response:\n"
-    // on its own the Metaspace normalizer would prepend ▁ (321): the seam the joint encoding avoids
-    expect(tok.encode('Blue', { addSpecialTokens: false })).toEqual([321, 69, 301, 309, 294]);
-    expect(tok.decode(completionIds)).toBe('Blue');
-  });
-
-  it('builds rows with exact ids: prompt cut from the start, completion + EOS scored', () => {
-    const { rows, dropped } = buildRows(tokenizer(), [example], { maxLength: 16 });
-    expect(dropped).toBe(0);
-    expect(rows).toEqual([
-      {
-        // the last 11 prompt tokens ("▁Response:\n"), then "Blue" and </s> (2)
-        inputIds: [321, 85, 294, 307, 305, 304, 303, 307, 294, 274, 260, 69, 301, 309, 294, 2],
-        labels: [X, X, X, X, X, X, X, X, X, X, X, 69, 301, 309, 294, 2],
-      },
-    ]);
-    expect(tokenizer().decode(rows[0].inputIds.slice(0, 11))).toBe('Response:\n'); // the decoder drops a leading ▁
-    // without truncation the whole prompt stays
-    const whole = buildRows(tokenizer(), [example], { maxLength: 512 }).rows[0];
-    expect(whole.inputIds).toEqual([...tokenizer().encode(example.prompt), 69, 301, 309, 294, 2]);
-  });
-
-  it('throws a clear error when no example keeps a completion token after truncation', () => {
-    const examples = [example, renderInstruction({ instruction: 'Name a fruit.', output: 'Apple' })];
-    expect(() => buildRows(tokenizer(), examples, { maxLength: 32, truncation: 'keep-start' })).toThrow(
-      'buildRows: no example has completion tokens left after truncation to 32 tokens (2 dropped); raise maxLength or shorten the prompts; ' +
-        'all 2 example(s) were dropped, nothing to train on',
-    );
-    // one short pair survives: the long one is counted, not silently lost
-    const mixed = buildRows(tokenizer(), [example, { prompt: 'Hi', completion: ' there' }], { maxLength: 32, truncation: 'keep-start' });
-    expect([mixed.rows.length, mixed.dropped]).toEqual([1, 1]);
-    expect(() => buildRows(tokenizer(), [], { maxLength: 32 })).toThrow('buildRows: the dataset has no examples');
-    expect(() => buildRows(tokenizer(), [{ prompt: 'a' } as never], { maxLength: 32 })).toThrow('example 0 must have string "prompt" and "completion" fields');
-  });
+describe('models on tiny-llama and tiny-gpt2', () => {
+  const { decoders } = useFixtureDecoders('cpu', ['tiny-llama', 'tiny-gpt2']);
 
   it('has defaults for every registry method, and createPeftModel builds each from them', () => {
     const decoder = decoders.get('tiny-llama')!;
@@ -133,27 +76,5 @@ describe('rows and models on tiny-llama', () => {
       "maxLength 57 + 8 virtual tokens exceeds the model's 64 positions (n_positions); lower maxLength to 56 or fewer",
     );
     gpt2.dispose();
-  });
-});
-
-describe('splitRows', () => {
-  const rows = Array.from({ length: 10 }, (_, i) => ({ inputIds: [i, i], labels: [X, i] }));
-
-  it('holds out ⌊fraction · n⌋ rows (at least 1), seeded, keeping the dataset order', () => {
-    const a = splitRows(rows, 0.2, 1);
-    expect([a.train.length, a.validation.length]).toEqual([8, 2]);
-    expect(splitRows(rows, 0.2, 1)).toEqual(a);
-    expect([...a.train, ...a.validation].map((r) => r.inputIds[0]).sort((x, y) => x - y)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-    const ids = a.train.map((r) => r.inputIds[0]);
-    expect(ids).toEqual([...ids].sort((x, y) => x - y));
-    expect(splitRows(rows, 0.01, 1).validation).toHaveLength(1);
-    expect(splitRows(rows, 0, 1)).toEqual({ train: rows, validation: [] });
-    expect(splitRows(rows, 0.2, 2)).not.toEqual(a);
-  });
-
-  it('explains impossible splits', () => {
-    expect(() => splitRows(rows, 1, 1)).toThrow('the validation fraction must be in [0, 1), got 1');
-    expect(() => splitRows(rows, Number.NaN, 1)).toThrow('got NaN');
-    expect(() => splitRows(rows.slice(0, 1), 0.5, 1)).toThrow('1 row(s) cannot be split');
   });
 });

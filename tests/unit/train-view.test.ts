@@ -6,7 +6,9 @@ import { formatTick, linePath, linearScale, series, ticks, valueScale } from '..
 import { configValue, fieldsFor, initialValue, METHOD_FIELDS, type MethodField } from '../../src/ui/train/method-fields';
 import { SAMPLE_EXAMPLES } from '../../src/ui/train/sample-examples';
 import { formatDuration } from '../../src/ui/train/format';
-import { buildRows, methodDefaults } from '../../src/core/train/run';
+import { methodDefaults } from '../../src/core/train/run';
+import { buildTrainingRows } from '../../src/core/train/rows';
+import { pairRecord } from '../../src/core/train/run-builder';
 import { loadFixture } from './decoder-fixtures';
 
 describe('loss chart helpers', () => {
@@ -107,10 +109,23 @@ describe('sample instructions', () => {
     expect(SAMPLE_EXAMPLES).toContainEqual({ prompt: 'What is the opposite of hot?\nAnswer:', completion: ' cold' });
   });
 
-  it.each(['tiny-gpt2', 'tiny-llama'] as const)('all become training rows with completion tokens on %s', async (name) => {
+  // 64 tokens: the fixtures' positions, which is the row length the run builder picks for them when the
+  // Train view leaves max length empty (min(256, positions)). Scored tokens differ by tokenizer:
+  // tiny-llama's joint encoding merges "Answer:" with the answer's "▁", so masking by the prompt's
+  // length (TRL) leaves fewer completion tokens scored.
+  it.each([
+    ['tiny-gpt2', 207],
+    ['tiny-llama', 135],
+  ] as const)('all become whole training rows with scored tokens on %s', async (name, scoredTokens) => {
     const { checkpoint } = await loadFixture(name);
-    const { rows, dropped } = buildRows(checkpoint.tokenizer, SAMPLE_EXAMPLES, { maxLength: 48 });
-    expect(dropped).toBe(0);
-    expect(rows).toHaveLength(40);
+    const { rows, summary } = buildTrainingRows(SAMPLE_EXAMPLES.map(pairRecord), checkpoint.tokenizer, { maxLength: 64 });
+    expect(summary).toEqual({ examples: 40, used: 40, dropped: [], scoredTokens, rows: 40 });
+    // none was cut: each row is its pair's whole encoding, ending in EOS
+    const eos = checkpoint.tokenizer.eosTokenId!;
+    rows.forEach((row, i) => {
+      const { prompt, completion } = SAMPLE_EXAMPLES[i];
+      expect(row.inputIds).toEqual(checkpoint.tokenizer.encode(prompt + completion + checkpoint.tokenizer.idToToken(eos)!));
+      expect(row.labels.at(-1)).toBe(eos);
+    });
   });
 });

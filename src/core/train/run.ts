@@ -1,22 +1,14 @@
 // What a run needs besides its rows: PEFT methods with per-method defaults, the model with a fresh
-// method, and the checks of row length against the model. The rows themselves come from the run
-// builder (run-builder.ts → rows/), which the CLI, the worker, the FLAN experiment and the bench share.
-//
-// buildRows / splitRows below are the pre-builder path for (prompt, completion) pairs (keep-completion
-// truncation, a split by rows); nothing in the app calls them any more, only their own tests do.
-// Tokenization there follows TRL's SFTTrainer for prompt-completion data (trl/trainer/sft_trainer.py,
-// tokenize_fn): the prompt and prompt + completion are tokenized separately, the first len(prompt ids)
-// tokens of the joint encoding are the prompt (labels −100) and the rest the completion, then EOS is
-// appended.
+// method, the checks of row length against the model, and Alpaca's prompt (renderInstruction, which
+// the row builder and evaluation sets share). The rows themselves come from the run builder
+// (run-builder.ts → rows/), which the CLI, the worker, the FLAN experiment and the bench share.
 import type { Decoder } from '../model/decoder';
-import type { HoneTokenizer } from '../tokenizer/tokenizer';
 import { PeftModel } from '../peft/model';
 import { createMethod, getMethod, listMethods } from '../peft/registry';
 import '../peft/methods';
-import { Rng } from '../rng';
-import { buildRows as buildTokenRows, type Row, type RowOptions, type TokenizedExample } from './batch';
 import type { TrainerConfig } from './config';
 
+/** A (prompt, completion) pair in text: what renderInstruction gives; inline examples reach the row builder as pairRecord(example). */
 export interface TrainExample {
   prompt: string;
   completion: string;
@@ -81,69 +73,6 @@ export function renderInstruction(record: { instruction: string; context?: strin
     : 'Below is an instruction that describes a task. Write a response that appropriately completes the request.\n\n' +
       `### Instruction:\n${record.instruction}\n\n### Response:\n`;
   return { prompt, completion: record.output };
-}
-
-/** One example's token ids, split as described at the top. */
-export function tokenizeExample(tokenizer: HoneTokenizer, example: TrainExample): TokenizedExample {
-  const promptIds = tokenizer.encode(example.prompt);
-  const all = tokenizer.encode(example.prompt + example.completion);
-  return { promptIds: all.slice(0, promptIds.length), completionIds: all.slice(promptIds.length) };
-}
-
-export interface BuildRowsOptions {
-  /** longest row in tokens */
-  maxLength: number;
-  /** how over-long pairs are cut (batch.ts); default 'keep-completion' */
-  truncation?: RowOptions['truncation'];
-  packing?: boolean;
-}
-
-/**
- * @deprecated the run builder (run-builder.ts) builds every run's rows; this is the old pair path.
- * Tokenized training rows with completion-only labels. `dropped` counts examples that had no
- * completion token left after truncation. Throws, saying why, when there are no examples, an
- * example is not a pair of strings, or no example keeps a completion token.
- */
-export function buildRows(tokenizer: HoneTokenizer, examples: readonly TrainExample[], opts: BuildRowsOptions): { rows: Row[]; dropped: number } {
-  if (tokenizer.eosTokenId === null) {
-    throw new Error('buildRows: the tokenizer has no EOS token (tokenizer_config.json eos_token); completions need one to end on');
-  }
-  examples.forEach((ex, i) => {
-    if (typeof ex?.prompt !== 'string' || typeof ex?.completion !== 'string') {
-      throw new Error(`buildRows: example ${i} must have string "prompt" and "completion" fields`);
-    }
-  });
-  const tokenized = examples.map((ex) => tokenizeExample(tokenizer, ex));
-  try {
-    return buildTokenRows(tokenized, { maxLength: opts.maxLength, eosTokenId: tokenizer.eosTokenId, truncation: opts.truncation, packing: opts.packing });
-  } catch (error) {
-    const message = (error as Error).message;
-    if (message.includes('no example has completion tokens left')) {
-      throw new Error(`${message}; all ${examples.length} example(s) were dropped, nothing to train on`);
-    }
-    throw error;
-  }
-}
-
-/**
- * @deprecated the run builder splits by examples (splitOff in run-builder.ts), never by rows.
- * Splits rows into training and validation sets: a seeded shuffle, then ⌊fraction · n⌋ rows (at
- * least one when fraction > 0) for validation. At least one row always stays for training.
- */
-export function splitRows(rows: readonly Row[], fraction: number, seed: number): { train: Row[]; validation: Row[] } {
-  if (!(fraction >= 0 && fraction < 1)) throw new Error(`splitRows: the validation fraction must be in [0, 1), got ${fraction}`);
-  if (fraction === 0) return { train: [...rows], validation: [] };
-  if (rows.length < 2) throw new Error(`splitRows: ${rows.length} row(s) cannot be split into training and validation sets; add examples or set the validation fraction to 0`);
-  const order = rows.map((_, i) => i);
-  const rng = new Rng(seed);
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [order[i], order[j]] = [order[j], order[i]];
-  }
-  const count = Math.min(rows.length - 1, Math.max(1, Math.floor(fraction * rows.length)));
-  // sorted so the sets keep the dataset's order: only membership is random
-  const validation = new Set(order.slice(0, count));
-  return { train: rows.filter((_, i) => !validation.has(i)), validation: rows.filter((_, i) => validation.has(i)) };
 }
 
 /**
