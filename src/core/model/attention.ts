@@ -4,6 +4,7 @@
 // grouped-query attention by repeating key/value heads as repeat_kv does).
 import * as tf from '@tensorflow/tfjs';
 import { linear, type BlockContext } from './blocks';
+import { scaledDotAttention, swapHalves } from './ops/attention-core';
 
 /** A large negative added to masked scores: exp() of it is 0 in float32, and it stays finite. */
 export const MASKED = -1e9;
@@ -104,8 +105,7 @@ export function ropeInverseFrequencies(headDim: number, theta: number): Float32A
  * layer only swaps the halves: [x2, x1]·signedSin = [−x2·sin, x1·sin], the same numbers.
  */
 function applyRope(x: tf.Tensor4D, rope: RopeTables): tf.Tensor4D {
-  const [x1, x2] = tf.split(x, 2, -1); // [B, h, T, hd/2] each
-  const swapped = tf.concat([x2, x1], -1); // [B, h, T, hd]
+  const swapped = swapHalves(x); // [B, h, T, hd]
   return tf.add(tf.mul(x, rope.cos), tf.mul(swapped, rope.signedSin)) as tf.Tensor4D; // [B, h, T, hd]
 }
 
@@ -120,17 +120,6 @@ function mergeHeads(x: tf.Tensor4D): tf.Tensor2D {
   const [batch, heads, time, headDim] = x.shape;
   const tokensFirst = time === 1 ? x : x.transpose([0, 2, 1, 3]); // [B, T, h, hd]
   return tokensFirst.reshape([batch * time, heads * headDim]);
-}
-
-/** repeat_kv: [B, nKv, S, hd] → [B, nKv·rep, S, hd], each key/value head serving `rep` query heads. */
-function repeatKv(x: tf.Tensor4D, rep: number): tf.Tensor4D {
-  if (rep === 1) return x;
-  const [batch, kvHeads, time, headDim] = x.shape;
-  // Rank-4 tile: tfjs 4.22 has no Tile gradient for rank 5, and tfjs-webgpu runs rank-5 tiles on
-  // the CPU with a synchronous readback that breaks every later GPU readback.
-  return tf
-    .tile(x.reshape([batch * kvHeads, 1, time, headDim]), [1, rep, 1, 1]) // [B·nKv, rep, S, hd]
-    .reshape([batch, kvHeads * rep, time, headDim]) as tf.Tensor4D; // [B, nh, S, hd]
 }
 
 /**
@@ -175,12 +164,8 @@ export function attention(
   const key = past ? (tf.concat([past.key, k], 2) as tf.Tensor4D) : k; // [B, nKv, S, hd]
   const value = past ? (tf.concat([past.value, v], 2) as tf.Tensor4D) : v; // [B, nKv, S, hd]
 
-  const rep = numHeads / numKvHeads;
-  let scores = tf.matMul(q, repeatKv(key, rep), false, true); // [B, nh, T, S]
-  scores = tf.mul(scores, 1 / Math.sqrt(headDim)); // [B, nh, T, S]
-  if (inputs.maskBias) scores = tf.add(scores, inputs.maskBias); // [B, nh, T, S]
-  const weights = tf.softmax(scores, -1); // [B, nh, T, S]
-  const context = mergeHeads(tf.matMul(weights, repeatKv(value, rep))); // [N, nh·hd]
+  // softmax(q·kᵀ/√hd + mask)·v with grouped-query heads; on wasm plain 2-D matmuls per key/value head
+  const context = mergeHeads(scaledDotAttention(q, key, value, inputs.maskBias, 1 / Math.sqrt(headDim))); // [N, nh·hd]
   const out = linear(ctx, outName, context, family === 'gpt2' ? 'in-out' : 'out-in', ctx.config.outBias) as tf.Tensor2D; // [N, d]
   return { out, kv: { key, value } };
 }

@@ -4,14 +4,12 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from './config';
 import type { DecoderHooks } from './decoder';
-import type { MatmulWeight } from './transposed-weights';
+import { fastPathsEnabled, linearRows, scopedGrad, type WeightLayout } from './ops/linear';
 
 /** What a block needs from the decoder: its weights by canonical name, its config, its hooks. */
 export interface BlockContext {
   config: ModelConfig;
   param(name: string): tf.Tensor;
-  /** a [in, out] (Conv1D) or [out, in] (nn.Linear) weight, in the layout the backend multiplies fastest */
-  matmulWeight(name: string, layout: 'in-out' | 'out-in'): MatmulWeight;
   hooks: DecoderHooks | null;
   /** the token grid of this forward pass: activations between blocks are [batch·time, d] */
   batch: number;
@@ -20,20 +18,18 @@ export interface BlockContext {
 
 /**
  * A linear layer named by its canonical weight prefix, on token rows x [N, in] (N = batch·time).
- * GPT-2's Conv1D stores the weight as [in, out] ('in-out'); nn.Linear stores [out, in] ('out-in')
- * and is multiplied transposed, so the checkpoint's tensors keep their layout (on wasm, see
- * transposed-weights.ts). Rows stay 2-D because wasm's matMul only takes its fast XNNPACK path
- * for a batch of one matrix. `hooks.linear` (LoRA, IA³) sees x as [B, T, in], as in transformers.
+ * GPT-2's Conv1D stores the weight as [in, out] ('in-out'); nn.Linear stores [out, in] ('out-in').
+ * The checkpoint's tensors keep their layout and are held once; ops/linear.ts multiplies them
+ * without transpose flags on wasm. Rows stay 2-D because wasm's matMul only takes its fast
+ * XNNPACK path for a batch of one matrix. `hooks.linear` (LoRA, IA³) sees x as [B, T, in], as in transformers.
  */
-export function linear(ctx: BlockContext, name: string, x: tf.Tensor, layout: 'in-out' | 'out-in', hasBias: boolean): tf.Tensor {
+export function linear(ctx: BlockContext, name: string, x: tf.Tensor, layout: WeightLayout, hasBias: boolean): tf.Tensor {
   const base = (input: tf.Tensor): tf.Tensor => {
-    const { weight, transposeB } = ctx.matmulWeight(`${name}.weight`, layout);
+    const weight = ctx.param(`${name}.weight`) as tf.Tensor2D; // [in, out] | [out, in]
     const inDim = input.shape[input.rank - 1] as number;
-    const outDim = transposeB ? weight.shape[0] : weight.shape[1];
-    const rows = input.rank === 2 ? (input as tf.Tensor2D) : input.reshape([-1, inDim]); // [N, in]
-    const y = hasBias
-      ? tf.fused.matMul({ a: rows, b: weight, transposeB, bias: ctx.param(`${name}.bias`) }) // [N, out], bias added in the kernel
-      : tf.matMul(rows, weight, false, transposeB); // [N, out]
+    const outDim = layout === 'out-in' ? weight.shape[0] : weight.shape[1];
+    const rows = input.rank === 2 ? (input as tf.Tensor2D) : (input.reshape([-1, inDim]) as tf.Tensor2D); // [N, in]
+    const y = linearRows(rows, weight, layout, hasBias ? (ctx.param(`${name}.bias`) as tf.Tensor1D) : null); // [N, out]
     return input.rank === 2 ? y : y.reshape([...input.shape.slice(0, -1), outDim]); // [..., out]
   };
   if (!ctx.hooks?.linear) return base(x);
@@ -50,9 +46,42 @@ export function layerNorm(ctx: BlockContext, name: string, x: tf.Tensor2D): tf.T
 
 /** LlamaRMSNorm: x * rsqrt(mean(x²) + eps) * w, no mean subtraction and no bias. */
 export function rmsNorm(ctx: BlockContext, name: string, x: tf.Tensor2D): tf.Tensor2D {
+  const weight = ctx.param(`${name}.weight`) as tf.Tensor1D; // [d]
+  if (fastPathsEnabled()) return rmsNormFast(x, weight, ctx.config.normEps);
   const meanSquare = tf.mean(tf.square(x), -1, true); // [N, 1]
   const normed = tf.mul(x, tf.rsqrt(tf.add(meanSquare, ctx.config.normEps))); // [N, d]
-  return tf.mul(normed, ctx.param(`${name}.weight`)) as tf.Tensor2D; // [N, d]
+  return tf.mul(normed, weight) as tf.Tensor2D; // [N, d]
+}
+
+/**
+ * The same forward with its gradient written out (wasm): with x̂ = x·r, r = (mean(x²) + eps)^−½ and
+ * g = dy·w, dx = r·(g − x̂·mean(g ⊙ x̂)) and dw = Σ_rows dy ⊙ x̂ — a third of autograd's kernels.
+ * The column sum is a ones-row matmul: tfjs sums over axis 0 by transposing first.
+ */
+function rmsNormFast(x: tf.Tensor2D, weight: tf.Tensor1D, eps: number): tf.Tensor2D {
+  const trainWeight = weight instanceof tf.Variable && weight.trainable;
+  const op = tf.customGrad(((...args: unknown[]) => {
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const xIn = args[0] as tf.Tensor2D;
+    const inverseRms = tf.rsqrt(tf.add(tf.mean(tf.square(xIn), -1, true), eps)); // [N, 1]
+    const normed = tf.mul(xIn, inverseRms); // [N, d]
+    save([normed, inverseRms, weight]);
+    return {
+      value: tf.mul(normed, weight), // [N, d]
+      gradFunc: scopedGrad((dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [savedNormed, savedInverse, savedWeight] = saved;
+        const g = tf.mul(dy, savedWeight); // [N, d]
+        const projection = tf.mean(tf.mul(g, savedNormed), -1, true); // [N, 1]
+        const dx = tf.mul(tf.sub(g, tf.mul(savedNormed, projection)), savedInverse); // [N, d]
+        if (!trainWeight) return [dx];
+        const rows = dy.shape[0] as number;
+        const dw = tf.matMul(tf.ones([1, rows]), tf.mul(dy, savedNormed) as tf.Tensor2D).reshape([-1]); // [d]
+        return [dx, dw];
+      }),
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  const inputs: tf.Tensor[] = trainWeight ? [x, weight] : [x];
+  return (op as unknown as (...t: tf.Tensor[]) => tf.Tensor2D)(...inputs);
 }
 
 type Activation = (x: tf.Tensor) => tf.Tensor;
@@ -78,7 +107,8 @@ function geluTanh(x: tf.Tensor): tf.Tensor {
 }
 
 export function activationFor(name: string): Activation {
-  const fn = ACTIVATIONS[name];
+  // own properties only: "constructor" or "toString" must not find Object.prototype's functions
+  const fn = Object.hasOwn(ACTIVATIONS, name) ? ACTIVATIONS[name] : undefined;
   if (!fn) {
     throw new Error(
       `config.json: activation "${name}" is not supported (supported: ${Object.keys(ACTIVATIONS).join(', ')}); ` +
@@ -114,13 +144,13 @@ export function embed(table: tf.Tensor, ids: tf.Tensor): tf.Tensor {
     save([i]);
     return {
       value: rows,
-      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+      gradFunc: scopedGrad((dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         const [savedIds] = saved;
         const d = t.shape[1] as number;
         const flatIds = savedIds.cast('int32').reshape([-1, 1]); // [N, 1]
         const dTable = tf.scatterND(flatIds, (dy as tf.Tensor).reshape([-1, d]), t.shape); // [V, d], duplicates summed
         return [dTable, tf.zeros(savedIds.shape)]; // ids get no gradient
-      },
+      }),
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return lookup(table, ids);

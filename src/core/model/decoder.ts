@@ -7,8 +7,9 @@ import type { ModelConfig } from './config';
 import type { HostTensor } from './safetensors';
 import { expectedWeights } from './weight-names';
 import { embed, gpt2Mlp, layerNorm, llamaMlp, rmsNorm, type BlockContext } from './blocks';
-import { TransposedWeights, type MatmulWeight } from './transposed-weights';
-import { attention, buildMaskBias, ropeInverseFrequencies, ropeTables, type LayerKV } from './attention';
+import { linearRows } from './ops/linear';
+import { attention, buildMaskBias, ropeTables, type LayerKV } from './attention';
+import { ropeInverseFrequenciesFor } from './rope';
 
 export interface ForwardOptions {
   /** [B, Tpast + T]: 1 = attend, 0 = padding; covers past and current tokens (HF semantics) */
@@ -72,7 +73,6 @@ export class Decoder {
   readonly params: Map<string, tf.Tensor>;
   hooks: DecoderHooks | null = null;
   private readonly invFreq: tf.Tensor1D | null;
-  private readonly transposed = new TransposedWeights();
 
   /** Takes ownership of `weights` (disposed by dispose()). Names and shapes are checked here. */
   constructor(
@@ -81,20 +81,12 @@ export class Decoder {
   ) {
     checkWeights(config, weights);
     this.params = weights;
-    this.invFreq = config.family === 'llama' ? tf.tensor1d(ropeInverseFrequencies(config.headDim, config.ropeTheta)) : null;
-    // Make wasm's transposed copies now rather than in the first forward, so tensor counts
-    // (leak tests) stay level from the first call on.
-    for (const [name, shape] of expectedWeights(config)) {
-      if (config.family === 'llama' && shape.length === 2 && name !== this.embeddingName && name !== 'lm_head.weight') {
-        this.matmulWeight(name, 'out-in');
-      }
-    }
-    this.headWeight();
+    this.invFreq = config.family === 'llama' ? tf.tensor1d(ropeInverseFrequenciesFor(config)) : null;
   }
 
   /**
    * Replaces a weight (e.g. with a tf.Variable for full fine-tuning) and returns the previous
-   * tensor, which the caller now owns. Prefer this to params.set: cached copies update at once.
+   * tensor, which the caller now owns. Checks the shape, which params.set does not.
    */
   setParam(name: string, tensor: tf.Tensor): tf.Tensor {
     const previous = this.param(name);
@@ -103,15 +95,22 @@ export class Decoder {
       throw new Error(`Decoder.setParam: "${name}" must keep shape [${expected}], got [${tensor.shape}]`);
     }
     this.params.set(name, tensor);
-    this.matmulWeight(name, 'out-in');
-    if (name === this.headWeightName) this.headWeight();
     return previous;
   }
 
-  /** Builds the model from host arrays (a loaded checkpoint, randomWeights); copies them into tensors. */
-  static fromHost(config: ModelConfig, weights: Map<string, HostTensor>): Decoder {
+  /**
+   * Builds the model from host arrays (a loaded checkpoint, randomWeights); copies them into tensors.
+   * Takes any iterable of entries: a generator (randomWeightEntries) lets each host array go as
+   * soon as its tensor exists, so a large model is never held twice on the host.
+   */
+  static fromHost(config: ModelConfig, weights: Iterable<[string, HostTensor]>): Decoder {
     const tensors = new Map<string, tf.Tensor>();
-    for (const [name, { shape, data }] of weights) tensors.set(name, tf.tensor(data, shape, 'float32'));
+    try {
+      for (const [name, { shape, data }] of weights) tensors.set(name, tf.tensor(data, shape, 'float32'));
+    } catch (error) {
+      for (const tensor of tensors.values()) tensor.dispose();
+      throw error;
+    }
     try {
       return new Decoder(config, tensors);
     } catch (error) {
@@ -187,7 +186,6 @@ export class Decoder {
   dispose(): void {
     for (const tensor of this.params.values()) tensor.dispose();
     this.params.clear();
-    this.transposed.dispose();
     this.invFreq?.dispose();
   }
 
@@ -211,26 +209,15 @@ export class Decoder {
     return this.config.tieWordEmbeddings ? this.embeddingName : 'lm_head.weight';
   }
 
-  /** The output projection's [V, d] weight: lm_head, or the token embedding table when tied. */
-  private headWeight(): MatmulWeight {
-    return this.transposed.get('lm_head', this.param(this.headWeightName));
-  }
-
+  /** The output projection: x · Wᵀ with W [V, d], lm_head or the token embedding table when tied. */
   private lmHead(ctx: BlockContext, x: tf.Tensor2D): tf.Tensor3D {
     const base = (input: tf.Tensor): tf.Tensor => {
       const d = input.shape[input.rank - 1] as number;
-      const { weight, transposeB } = this.headWeight(); // [V, d] or its [d, V] copy
-      return tf.matMul(input.reshape([-1, d]), weight, false, transposeB).reshape([ctx.batch, ctx.time, -1]); // [B, T, V]
+      const weight = this.param(this.headWeightName) as tf.Tensor2D; // [V, d]
+      return linearRows(input.reshape([-1, d]), weight, 'out-in').reshape([ctx.batch, ctx.time, -1]); // [B, T, V]
     };
     if (!this.hooks?.linear) return base(x) as tf.Tensor3D;
     return this.hooks.linear('lm_head', x.reshape([ctx.batch, ctx.time, -1]), base).reshape([ctx.batch, ctx.time, -1]) as tf.Tensor3D;
-  }
-
-  /** Conv1D weights are [in, out] already; nn.Linear's [out, in] go through the wasm copy cache. */
-  private matmulWeight(name: string, layout: 'in-out' | 'out-in'): MatmulWeight {
-    const weight = this.param(name);
-    if (layout === 'in-out' || weight.rank !== 2) return { weight: weight as tf.Tensor2D, transposeB: false };
-    return this.transposed.get(name, weight);
   }
 
   private norm(ctx: BlockContext, name: string, x: tf.Tensor2D): tf.Tensor2D {
@@ -243,7 +230,6 @@ export class Decoder {
       time,
       config: this.config,
       param: (name) => this.param(name),
-      matmulWeight: (name, layout) => this.matmulWeight(name, layout),
       hooks: this.hooks,
     };
   }

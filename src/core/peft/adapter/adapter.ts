@@ -13,6 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Decoder, DecoderHooks } from '../../model/decoder';
 import type { HostTensor } from '../../model/safetensors';
 import { activationFor } from '../../model/blocks';
+import { linearRows } from '../../model/ops/linear';
 import { Rng } from '../../rng';
 import { constant, kaimingUniform, rngFor } from '../init';
 import { bool, finiteNumber, mergeConfig, oneOf, type Json } from '../schema';
@@ -194,8 +195,8 @@ export class BottleneckAdapterMethod implements PeftMethod {
     const [batch, time, d] = h.shape;
     const act = activationFor(this.settings.activation);
     const flat = h.reshape([batch * time, d]); // [N, d]
-    const down = act(tf.add(tf.matMul(flat, downWeight as tf.Tensor2D, false, true), w('adapter_down.0.bias')!)); // [N, b]
-    let up = tf.add(tf.matMul(down as tf.Tensor2D, w('adapter_up.weight') as tf.Tensor2D, false, true), w('adapter_up.bias')!); // [N, d]
+    const down = act(linearRows(flat as tf.Tensor2D, downWeight as tf.Tensor2D, 'out-in', w('adapter_down.0.bias') as tf.Tensor1D)); // [N, b]
+    let up: tf.Tensor = linearRows(down as tf.Tensor2D, w('adapter_up.weight') as tf.Tensor2D, 'out-in', w('adapter_up.bias') as tf.Tensor1D); // [N, d]
     if (training && this.settings.dropout > 0) up = tf.dropout(up, this.settings.dropout, undefined, this.dropoutRng.int(2 ** 31));
     return tf.add(h, up.reshape([batch, time, d])) as tf.Tensor3D; // [B, T, d]
   }

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Decoder, DecoderHooks } from '../../model/decoder';
 import type { HostTensor } from '../../model/safetensors';
+import { linearRows } from '../../model/ops/linear';
 import { Rng } from '../../rng';
 import { kaimingUniform, normal, rngFor } from '../init';
 import { selectTargets, type LinearModule } from '../targets';
@@ -122,8 +123,8 @@ export class LoraMethod implements PeftMethod {
         const { inFeatures, outFeatures } = pair.module;
         const input = training && dropout > 0 ? tf.dropout(x, dropout, undefined, this.dropoutRng.int(2 ** 31)) : x;
         const flat = input.reshape([-1, inFeatures]); // [N, in]
-        const down = tf.matMul(flat, pair.a, false, true); // [N, r]
-        const up = tf.matMul(down, pair.b, false, true); // [N, out]
+        const down = linearRows(flat as tf.Tensor2D, pair.a as tf.Tensor2D, 'out-in'); // [N, r]
+        const up = linearRows(down, pair.b as tf.Tensor2D, 'out-in'); // [N, out]
         return tf.add(y, tf.mul(up, scaling).reshape([...x.shape.slice(0, -1), outFeatures])); // [..., out]
       },
     };
