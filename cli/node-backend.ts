@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm'; // importing registers the 'wasm' backend
-import { installWasmIdentityKernel } from '../src/core/kernels/wasm-identity';
+import { installWasmKernels } from '../src/core/kernels';
 
 export type NodeBackend = 'cpu' | 'wasm';
 
@@ -22,8 +22,8 @@ export async function setNodeBackend(name: NodeBackend): Promise<void> {
     setWasmPaths(dirname(entry) + '/');
     wasmPathsSet = true;
   }
-  // tf.clone without a copy: the tape's saved tensors then cost nothing (src/core/kernels/wasm-identity.ts)
-  if (name === 'wasm') installWasmIdentityKernel();
+  // tf.clone without a copy and heap-view copy kernels (src/core/kernels)
+  if (name === 'wasm') installWasmKernels();
   const ok = await tf.setBackend(name);
   if (!ok) throw new Error(`setNodeBackend: tfjs could not initialise the "${name}" backend (see the messages above)`);
   await tf.ready();

@@ -8,7 +8,7 @@
 // the weight is held once, in its checkpoint layout: nothing is cached per weight.
 // Other backends transpose for free inside their matmuls and keep tfjs's own autograd.
 import * as tf from '@tensorflow/tfjs';
-import { installWasmCopyKernels } from '../../kernels/wasm-copies';
+import { installWasmKernels } from '../../kernels';
 
 /** GPT-2's Conv1D stores [in, out]; nn.Linear stores [out, in]. */
 export type WeightLayout = 'in-out' | 'out-in';
@@ -21,7 +21,7 @@ let forced: boolean | null = null;
  */
 export function fastPathsEnabled(): boolean {
   const on = forced ?? tf.getBackend() === 'wasm';
-  if (on && tf.getBackend() === 'wasm') installWasmCopyKernels();
+  if (on && tf.getBackend() === 'wasm') installWasmKernels(); // the studio worker gets them here too
   return on;
 }
 
