@@ -1,9 +1,12 @@
 // Reads a Hugging Face model folder from disk into ModelFiles for loadCheckpoint (core has no fs).
 // Only the files a checkpoint can use are read; the checking itself happens in loadCheckpoint.
+// A Hub id (ORG/NAME or ORG/NAME@REVISION) that is not a local folder is pulled into the cache first
+// (HF_ENDPOINT, HF_TOKEN, HONE_CACHE; see commands/pull.ts) and read from there.
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError } from '../src/core/model/config';
 import type { ModelFiles } from '../src/core/model/checkpoint';
+import { isRepoId } from '../src/core/hub/client';
 
 const KNOWN_FILES = [
   'config.json',
@@ -27,7 +30,19 @@ function shardsOfIndex(bytes: Uint8Array): string[] {
   }
 }
 
-export async function readModelDir(dir: string): Promise<ModelFiles> {
+/** True when `value` names a Hub model rather than a folder: ORG/NAME[@REV] and no such local path. */
+async function isHubId(value: string): Promise<boolean> {
+  const at = value.indexOf('@');
+  if (!isRepoId(at === -1 ? value : value.slice(0, at))) return false;
+  return stat(value).then(() => false, () => true);
+}
+
+export async function readModelDir(dirOrId: string): Promise<ModelFiles> {
+  let dir = dirOrId;
+  if (await isHubId(dirOrId)) {
+    const { pullToCache } = await import('./commands/pull');
+    dir = await pullToCache(dirOrId);
+  }
   let names: string[];
   try {
     if (!(await stat(dir)).isDirectory()) throw new Error('not a folder');

@@ -1,6 +1,7 @@
 // The decoder's configuration, read from a Hugging Face config.json.
 // Field names are Hone's; `parseConfig` maps each model_type's own keys onto them so the
 // decoder never has to know which family wrote the file. Nothing about sizes is assumed.
+import { SUPPORTED_ROPE_TYPES, type RopeScaling } from './rope';
 
 export type Family = 'gpt2' | 'llama';
 export type ModelType = 'gpt2' | 'llama' | 'qwen2';
@@ -25,6 +26,8 @@ export interface ModelConfig {
   normEps: number;
   /** RoPE base; unused by gpt2 */
   ropeTheta: number;
+  /** rope_scaling / rope_parameters beyond the default (Llama 3.x "llama3", "linear", "dynamic"); absent = default */
+  ropeScaling?: RopeScaling | null;
   tieWordEmbeddings: boolean;
   /** bias on q/k/v projections: gpt2 and qwen2 true, llama `attention_bias` */
   qkvBias: boolean;
@@ -201,10 +204,7 @@ function parseLlama(json: Json, modelType: 'llama' | 'qwen2'): ModelConfig {
   // transformers ≥ 4.5x moved rope_theta into rope_parameters; older files keep it at the top level.
   const ropeKey = json['rope_parameters'] != null ? 'rope_parameters' : 'rope_scaling';
   const ropeParameters = json[ropeKey] as Json | null | undefined;
-  const ropeType = ropeParameters?.['rope_type'] ?? ropeParameters?.['type'];
-  if (ropeType !== undefined && ropeType !== 'default') {
-    throw new ConfigError(`RoPE scaling ${preview(ropeType)} is not supported (only "default")`, 'config.json', 'rope_parameters');
-  }
+  const ropeScaling = readRopeScaling(ropeParameters, ropeKey);
   // rope_theta ≤ 0 or non-finite turns every inverse frequency into NaN or ∞ (every logit NaN)
   const ropeTheta =
     isJsonObject(ropeParameters) && ropeParameters['rope_theta'] !== undefined
@@ -225,6 +225,7 @@ function parseLlama(json: Json, modelType: 'llama' | 'qwen2'): ModelConfig {
     maxPositions: int(json, 'max_position_embeddings', 2048, CONFIG_LIMITS.maxPositions),
     normEps: num(json, 'rms_norm_eps', 1e-6),
     ropeTheta,
+    ropeScaling,
     tieWordEmbeddings: json['tie_word_embeddings'] === true,
     qkvBias: modelType === 'qwen2' ? true : attentionBias,
     outBias: modelType === 'qwen2' ? false : attentionBias,
@@ -234,4 +235,47 @@ function parseLlama(json: Json, modelType: 'llama' | 'qwen2'): ModelConfig {
     eosTokenIds: eosIds(json),
     padTokenId: tokenId(json, 'pad_token_id'),
   };
+}
+
+/**
+ * The rope scaling of a llama-family config (transformers' rope_scaling, or rope_parameters from
+ * 5.x on; the older files call rope_type "type"). Types Hone cannot follow are refused by name.
+ */
+function readRopeScaling(parameters: unknown, key: string): RopeScaling | null {
+  if (parameters === undefined || parameters === null) return null;
+  if (!isJsonObject(parameters)) throw new ConfigError(`must be an object, got ${preview(parameters)}`, 'config.json', key);
+  const ropeType = parameters['rope_type'] ?? parameters['type'] ?? 'default';
+  const field = `${key}.${Object.hasOwn(parameters, 'rope_type') ? 'rope_type' : 'type'}`;
+  if (typeof ropeType !== 'string' || !(SUPPORTED_ROPE_TYPES as readonly string[]).includes(ropeType)) {
+    throw new ConfigError(
+      `RoPE scaling ${preview(ropeType)} is not supported (supported: ${SUPPORTED_ROPE_TYPES.join(', ')}); the decoder cannot follow its position encoding`,
+      'config.json',
+      field,
+    );
+  }
+  if (ropeType === 'default') return null;
+  const factor = num(parameters, 'factor', NaN, `${key}.factor`);
+  if (ropeType === 'linear') return { type: 'linear', factor };
+  // dynamic NTK equals the default below max_position_embeddings; factor < 1 would shrink the base there too
+  if (ropeType === 'dynamic') {
+    if (factor < 1) throw new ConfigError(`must be at least 1 for dynamic scaling, got ${factor}`, 'config.json', `${key}.factor`);
+    return { type: 'dynamic', factor };
+  }
+  const lowFreqFactor = num(parameters, 'low_freq_factor', NaN, `${key}.low_freq_factor`);
+  const highFreqFactor = num(parameters, 'high_freq_factor', NaN, `${key}.high_freq_factor`);
+  if (!(highFreqFactor > lowFreqFactor)) {
+    // the smoothing ramp divides by high − low
+    throw new ConfigError(
+      `must be greater than low_freq_factor (${lowFreqFactor}), got ${highFreqFactor}`,
+      'config.json',
+      `${key}.high_freq_factor`,
+    );
+  }
+  const originalField = `${key}.original_max_position_embeddings`;
+  const original = parameters['original_max_position_embeddings'];
+  if (typeof original !== 'number' || !Number.isInteger(original) || original <= 0 || original > CONFIG_LIMITS.maxPositions) {
+    throw new ConfigError(`must be a positive integer up to ${CONFIG_LIMITS.maxPositions.toLocaleString('en-US')}, got ${preview(original)}`, 'config.json', originalField);
+  }
+  const originalMaxPositions = original;
+  return { type: 'llama3', factor, lowFreqFactor, highFreqFactor, originalMaxPositions };
 }
