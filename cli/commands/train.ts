@@ -83,7 +83,7 @@ export function rowFlags(args: ParsedArgs): RowFlags {
   };
 }
 
-interface Settings {
+export interface Settings {
   modelDir: string;
   dataFile: string;
   out: string;
@@ -93,7 +93,7 @@ interface Settings {
 }
 
 /** Everything the command line says, checked without touching the disk. */
-function settingsFrom(args: ParsedArgs): Settings {
+export function settingsFrom(args: ParsedArgs): Settings {
   const method = required(args, 'method');
   try {
     methodDefaults(method);
@@ -162,7 +162,7 @@ function flagNames(message: string): string {
   return message.replace(/(?:TrainerConfig|trainer)\.(\w+)/g, (whole, field: string) => (flags[field] ? `--${flags[field]} (${whole})` : whole));
 }
 
-async function refuseExisting(out: string): Promise<void> {
+export async function refuseExisting(out: string): Promise<void> {
   const existing = await stat(out).catch(() => null);
   if (existing && (!existing.isDirectory() || (await readdir(out)).length > 0)) {
     throw new UsageError(`--out ${out} already exists and is not an empty folder; choose a new folder so nothing is overwritten`);
@@ -206,7 +206,8 @@ export async function trainCommand(args: ParsedArgs): Promise<TrainSummary> {
   const settings = settingsFrom(args);
   await refuseExisting(settings.out);
   const chatTemplate = await readChatTemplate(settings.rows.chatTemplateFile);
-  const checkpoint = loadCheckpoint(await readModelDir(settings.modelDir));
+  const modelFiles = await readModelDir(settings.modelDir);
+  const checkpoint = loadCheckpoint(modelFiles);
   const source = await fileRecordSource(settings.dataFile, settings.format).read();
   const { tokenizer, config: modelConfig } = checkpoint;
   const { chatTemplateFile: _file, ...rowSettings } = settings.rows;
@@ -236,9 +237,18 @@ export async function trainCommand(args: ParsedArgs): Promise<TrainSummary> {
     const started = performance.now();
     const result = await trainer.run();
     const seconds = (performance.now() - started) / 1000;
+    // a diverged run is refused rather than exported: its last finite weights are those of the
+    // start of the run (the CLI keeps no checkpoints), which is not what anyone asked for
+    if (result.status === 'diverged') {
+      throw new Error(
+        `training diverged at step ${result.step}: ${prepared.trainer.maxConsecutiveBadSteps} updates in a row had a loss, gradient or weights that were not finite (NaN or Infinity); ` +
+          `nothing was written to ${settings.out}. Lower --lr (it was ${prepared.trainer.learningRate}) and train again`,
+      );
+    }
 
     // with --keep-best the Trainer has put the best validated weights back (load_best_model_at_end)
-    const files = await exportAdapterFolder(model.method!, { baseModel: baseModelName(checkpoint.rawConfig, settings.modelDir), rawConfig: checkpoint.rawConfig });
+    // baseFiles: full / freeze write a whole checkpoint with the base's tokenizer files (hf-folder.ts)
+    const files = await exportAdapterFolder(model.method!, { baseModel: baseModelName(checkpoint.rawConfig, settings.modelDir), rawConfig: checkpoint.rawConfig, baseFiles: modelFiles });
     await writeFolder(settings.out, files);
 
     const valLosses = events.filter((e) => e.valLoss !== undefined).map((e) => e.valLoss!);
@@ -272,13 +282,13 @@ export async function trainCommand(args: ParsedArgs): Promise<TrainSummary> {
 }
 
 /** The id written as base_model: the checkpoint's own `_name_or_path` when it has one, else the folder name. */
-function baseModelName(rawConfig: Record<string, unknown>, dir: string): string {
+export function baseModelName(rawConfig: Record<string, unknown>, dir: string): string {
   const name = rawConfig['_name_or_path'];
   return typeof name === 'string' && name.trim() !== '' ? name : basename(resolve(dir));
 }
 
 /** Writes the folder next to `out` and renames it into place: OUT is complete or absent. */
-async function writeFolder(out: string, files: Map<string, Uint8Array>): Promise<void> {
+export async function writeFolder(out: string, files: Map<string, Uint8Array>): Promise<void> {
   const partial = join(dirname(out), `.${basename(out)}.partial-${process.pid}`);
   await mkdir(partial, { recursive: true });
   try {

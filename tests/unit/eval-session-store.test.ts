@@ -91,18 +91,17 @@ describe('runEvalSession', () => {
     const [first, second] = report.rows.map((r) => r.id);
     await rateExample(db, id!, first, 'thumbs', 'down');
     await rateExample(db, id!, first, 'thumbs', 'up');
-    await rateExample(db, id!, first, 'ab', 'tuned');
+    // the second example is voted on first: the pairs still come out in the report's row order
     await rateExample(db, id!, second, 'ab', 'base');
+    await rateExample(db, id!, first, 'ab', 'tuned');
     const ratings = await listRatings(db, id!);
-    // the store lists a report's ratings in key order (random ids), so compare them sorted
-    const byText = (a: string[], b: string[]) => a.join().localeCompare(b.join());
-    expect(ratings.map((r) => [r.exampleId, r.kind, r.value]).sort(byText)).toEqual(
-      [
-        [first, 'thumbs', 'up'],
-        [first, 'ab', 'tuned'],
-        [second, 'ab', 'base'],
-      ].sort(byText),
-    );
+    // by when they were given; votes within one millisecond in the order given (ids are time-ordered),
+    // so this order is exact, not sorted: random ids once swapped the two A/B votes (and the pairs below)
+    expect(ratings.map((r) => [r.exampleId, r.kind, r.value])).toEqual([
+      [first, 'thumbs', 'up'],
+      [second, 'ab', 'base'],
+      [first, 'ab', 'tuned'],
+    ]);
     await expect(rateExample(db, id!, first, 'thumbs', 'maybe')).rejects.toThrow('A thumbs rating is one of up, down, got "maybe".');
     await expect(rateExample(db, id!, 'nope', 'ab', 'base')).rejects.toThrow('Evaluation “LoRA check” has no example "nope".');
 

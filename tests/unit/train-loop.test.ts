@@ -173,7 +173,8 @@ describe('Trainer', () => {
     const m = makeModel(11);
     const trainer = new Trainer(m.model, DATA, CONFIG, { onProgress: (e) => e.step === 2 && trainer.pause() });
     const running = trainer.run();
-    for (let i = 0; i < 20 && trainer.currentStatus !== 'paused'; i++) await new Promise((r) => setTimeout(r, 5));
+    // wait for the pause itself, not a fixed time: two updates took over the old 100 ms on a busy machine
+    for (let i = 0; i < 2000 && trainer.currentStatus !== 'paused'; i++) await new Promise((r) => setTimeout(r, 5));
     expect(trainer.currentStatus).toBe('paused');
     expect(trainer.currentStep).toBe(2);
     await new Promise((r) => setTimeout(r, 20));

@@ -232,10 +232,23 @@ export async function rateExample(db: HoneDb, evaluationId: string, exampleId: s
 
 export type ExportFormat = 'json' | 'csv' | 'preferences';
 
+/**
+ * Ratings in the order of the report's rows (then thumbs before A/B), the order the user reads them
+ * in. The store lists them by when they were given, which changes when a rating is redone and, for
+ * two votes in the same millisecond, used to depend on their random ids: preference pairs came out
+ * in a different order from run to run.
+ */
+function inReportOrder(report: EvalReport, ratings: readonly RatingRecord[]): RatingRecord[] {
+  const rowIndex = new Map(report.rows.map((row, index) => [row.id, index]));
+  const position = (rating: RatingRecord): number => rowIndex.get(rating.exampleId) ?? report.rows.length;
+  const kindOrder = (rating: RatingRecord): number => (rating.kind === 'thumbs' ? 0 : 1);
+  return [...ratings].sort((a, b) => position(a) - position(b) || kindOrder(a) - kindOrder(b) || a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
 /** A stored evaluation as a downloadable text file. */
 export async function exportEvaluation(db: HoneDb, id: string, format: ExportFormat): Promise<{ fileName: string; text: string; mimeType: string; count: number }> {
   const { report } = await requireEvaluation(db, id);
-  const ratings = await listRatings(db, id);
+  const ratings = inReportOrder(report, await listRatings(db, id));
   const stem = reportFileStem(report.name);
   if (format === 'json') return { fileName: `${stem}.json`, text: reportJson(report, ratings), mimeType: 'application/json', count: report.rows.length };
   if (format === 'csv') return { fileName: `${stem}.csv`, text: reportCsv(report, ratings), mimeType: 'text/csv', count: report.rows.length };

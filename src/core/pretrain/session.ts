@@ -139,7 +139,8 @@ export async function getPretrainRun(db: HoneDb, id: string, activeRunId: string
 
 async function summaryOf(db: HoneDb, run: RunRecord, active: boolean): Promise<PretrainRunSummary> {
   const config = pretrainRunConfig(run);
-  let status: PretrainRunStatus = run.status === 'pending' ? 'paused' : run.status;
+  // 'diverged' is a fine-tuning status (src/core/train/session.ts); a pretraining record never holds it
+  let status: PretrainRunStatus = run.status === 'pending' ? 'paused' : run.status === 'diverged' ? 'failed' : run.status;
   if (status === 'running' && !active) status = 'paused'; // interrupted: the tab closed mid-run
   const checkpointStep = config.checkpoint?.step ?? (await listCheckpoints(db, run.id)).at(-1)?.step ?? 0;
   const liveStep = run.metrics.reduce((max, m) => Math.max(max, m.step), 0);

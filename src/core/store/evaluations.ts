@@ -40,7 +40,8 @@ export async function listEvaluations(
   } else {
     evaluations = await db.getAllFromIndex('evaluations', 'byCreatedAt');
   }
-  return evaluations.sort((a, b) => b.createdAt - a.createdAt);
+  // ties within a millisecond: the later (time-ordered) id is the newer evaluation
+  return evaluations.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
 }
 
 /** Deletes an evaluation and all of its ratings in one transaction. Unknown ids are a no-op. */
@@ -71,7 +72,7 @@ export async function saveRating(db: HoneDb, input: RatingInput): Promise<Rating
   );
 }
 
-/** An evaluation's ratings by when they were given (ties within a millisecond by id). */
+/** An evaluation's ratings by when they were given (ties within a millisecond by id, which is creation order). */
 export async function listRatings(db: HoneDb, evaluationId: string): Promise<RatingRecord[]> {
   const ratings = await db.getAllFromIndex('ratings', 'byEvaluation', evaluationId);
   return ratings.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));

@@ -101,7 +101,8 @@ export async function listRuns(db: HoneDb, filter: { modelId?: string } = {}): P
     filter.modelId !== undefined
       ? await db.getAllFromIndex('runs', 'byModel', filter.modelId)
       : await db.getAll('runs');
-  return runs.sort((a, b) => b.createdAt - a.createdAt || compareIds(a.id, b.id));
+  // ids are time-ordered (transaction.ts): within one millisecond the later id is the newer run
+  return runs.sort((a, b) => b.createdAt - a.createdAt || compareIds(b.id, a.id));
 }
 
 /** Deletes a run and all of its checkpoints in one transaction; its evaluations stay. */

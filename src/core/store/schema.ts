@@ -80,7 +80,8 @@ export interface ExampleRecord {
   shots?: number;
 }
 
-export type RunStatus = 'pending' | 'running' | 'paused' | 'completed' | 'failed' | 'cancelled';
+/** 'diverged': training stopped because its weights became non-finite; the last finite checkpoint is kept */
+export type RunStatus = 'pending' | 'running' | 'paused' | 'completed' | 'diverged' | 'failed' | 'cancelled';
 
 export interface RunMetric {
   step: number;

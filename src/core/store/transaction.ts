@@ -96,9 +96,42 @@ export function fireDeletes<Names extends StoreNames<HoneSchema>[], Name extends
   for (const key of keys) target.delete(key);
 }
 
-/** A fresh record id. */
+let lastIdTime = 0;
+let idSequence = 0;
+// random bytes drawn 4 KiB at a time and hex by table: an import makes one id per example
+const randomPool = new Uint8Array(4096);
+let poolOffset = randomPool.length;
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/**
+ * A fresh record id, ordered by creation: a UUIDv7 layout (RFC 9562) — 48 bits of milliseconds,
+ * then a 12-bit counter that keeps ids made in the same millisecond in creation order, then random
+ * bits. Stores keyed by id, and every sort that breaks a createdAt tie by id, then list records in
+ * the order they were made; with random v4 ids such ties came back in a different order each run.
+ */
 export function newId(): string {
-  return crypto.randomUUID();
+  let now = Date.now();
+  if (now <= lastIdTime) {
+    idSequence += 1;
+    if (idSequence > 0xfff) {
+      // 4096 ids in one millisecond: borrow the next millisecond rather than lose the order
+      lastIdTime += 1;
+      idSequence = 0;
+    }
+    now = lastIdTime;
+  } else {
+    lastIdTime = now;
+    idSequence = 0;
+  }
+  if (poolOffset + 8 > randomPool.length) {
+    crypto.getRandomValues(randomPool);
+    poolOffset = 0;
+  }
+  const r = randomPool.subarray(poolOffset, (poolOffset += 8));
+  const time = now.toString(16).padStart(12, '0');
+  const sequence = (0x7000 | idSequence).toString(16);
+  const variant = HEX[(r[0] & 0x3f) | 0x80]; // RFC 9562 variant bits 10
+  return `${time.slice(0, 8)}-${time.slice(8)}-${sequence}-${variant}${HEX[r[1]]}-${HEX[r[2]]}${HEX[r[3]]}${HEX[r[4]]}${HEX[r[5]]}${HEX[r[6]]}${HEX[r[7]]}`;
 }
 
 /**

@@ -41,7 +41,21 @@ export interface TrainerConfig {
   padTokenId: number;
   /** pad every batch to this width instead of its longest row (fixed shapes for webgl); null = longest */
   padTo: number | null;
+  /**
+   * this many bad updates in a row (skipped for a non-finite loss or gradient, or rolled back because
+   * they left non-finite weights) end the run as 'diverged'. 3: one bad batch is noise and is skipped,
+   * as HF's Trainer skips it; three in a row means the settings, not the data, are wrong
+   */
+  maxConsecutiveBadSteps: number;
 }
+
+/**
+ * The largest peak learning rate accepted. AdamW moves each weight by about lr per update whatever
+ * the gradient's size, and weights of the models Hone tunes are of order 0.01–1, so even 1 wrecks a
+ * model in one step; 10 leaves room for experiments while refusing the values (1e39, typos with
+ * missing minus signs such as 2e4) that overflow float32 weights outright.
+ */
+export const MAX_LEARNING_RATE = 10;
 
 export const TRAINER_DEFAULTS: Omit<TrainerConfig, 'totalSteps' | 'padTokenId'> = {
   batchSize: 4,
@@ -61,6 +75,7 @@ export const TRAINER_DEFAULTS: Omit<TrainerConfig, 'totalSteps' | 'padTokenId'> 
   earlyStoppingThreshold: 0,
   loadBestAtEnd: false,
   padTo: null,
+  maxConsecutiveBadSteps: 3,
 };
 
 /** Fills defaults and checks every field; errors name the field and what it needs. */
@@ -85,6 +100,12 @@ export function trainerConfig(partial: Partial<TrainerConfig> & Pick<TrainerConf
     }
   };
   positiveNumber('learningRate', config.learningRate);
+  if (config.learningRate > MAX_LEARNING_RATE) {
+    throw new Error(
+      `TrainerConfig.learningRate must be at most ${MAX_LEARNING_RATE} (AdamW moves every weight by about the learning rate each update), got ${String(config.learningRate)}; ` +
+        'LoRA usually trains at 1e-4 to 1e-3, full fine-tuning at 1e-5 to 1e-4',
+    );
+  }
   nonNegativeNumber('weightDecay', config.weightDecay);
   nonNegativeNumber('eps', config.eps);
   if (!Number.isInteger(config.warmupSteps) || config.warmupSteps < 0) {
@@ -109,6 +130,7 @@ export function trainerConfig(partial: Partial<TrainerConfig> & Pick<TrainerConf
   if (config.evalEvery !== null) positiveInt('evalEvery', config.evalEvery);
   if (config.earlyStoppingPatience !== null) positiveInt('earlyStoppingPatience', config.earlyStoppingPatience);
   if (config.padTo !== null) positiveInt('padTo', config.padTo);
+  positiveInt('maxConsecutiveBadSteps', config.maxConsecutiveBadSteps);
   if (!Number.isInteger(config.padTokenId) || config.padTokenId < 0) throw new Error(`TrainerConfig.padTokenId must be a token id, got ${config.padTokenId}`);
   if (config.accumulation !== 'tokens' && config.accumulation !== 'micro-batches') {
     throw new Error(`TrainerConfig.accumulation must be "tokens" or "micro-batches", got ${JSON.stringify(config.accumulation)}`);

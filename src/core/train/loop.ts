@@ -1,6 +1,8 @@
 // The training loop: N optimizer updates over shuffled rows with a learning-rate schedule, periodic
 // validation, early stopping, the best weights kept on the host, progress events, pause / resume /
 // cancel, and a state that resumes the run exactly (same weights as an uninterrupted run).
+// Divergence (divergence.ts): an update that leaves non-finite weights is rolled back to the last
+// finite state, and maxConsecutiveBadSteps bad updates in a row end the run as 'diverged'.
 // Its shape follows transformers' Trainer (_inner_training_loop, EarlyStoppingCallback,
 // load_best_model_at_end), reduced to what a single-device LoRA run needs.
 import * as tf from '@tensorflow/tfjs';
@@ -21,6 +23,7 @@ import {
 } from './state';
 import type { PackedPositions } from '../model/decoder';
 import { evaluateLoss, trainStep, type ForwardFn } from './step';
+import { DivergenceGuard } from './divergence';
 
 /** What the Trainer trains: PeftModel satisfies it. */
 export interface TrainableModel {
@@ -65,13 +68,15 @@ export interface ProgressEvent {
   etaSeconds: number;
 }
 
-export type TrainerStatus = 'idle' | 'running' | 'paused' | 'cancelled' | 'completed' | 'stopped-early';
+export type TrainerStatus = 'idle' | 'running' | 'paused' | 'cancelled' | 'completed' | 'stopped-early' | 'diverged';
 
 export interface RunResult {
   status: TrainerStatus;
   step: number;
   skippedSteps: number;
   best: { step: number; valLoss: number } | null;
+  /** status 'diverged' only: the step of the finite weights now in place (null: no finite state was held) */
+  lastFiniteStep?: number | null;
 }
 
 export interface TrainerOptions {
@@ -89,6 +94,7 @@ export class Trainer {
   private lastValLoss: number | null = null;
   private skippedSteps = 0;
   private stoppedEarly = false;
+  private readonly guard: DivergenceGuard;
   private status: TrainerStatus = 'idle';
   private pauseRequested = false;
   private cancelRequested = false;
@@ -111,6 +117,11 @@ export class Trainer {
     if (this.params.size === 0) throw new Error('Trainer: the model has no trainable variables');
     const { betas, eps, weightDecay } = this.config;
     this.optimizer = new AdamW({ betas, eps, weightDecay });
+    this.guard = new DivergenceGuard(this.config.maxConsecutiveBadSteps, (kept) => {
+      const weights = tensorsWithPrefix(kept, 'weights/');
+      for (const [name, variable] of this.params) assignHost(variable, weights.get(name)!);
+      this.optimizer.load({ steps: kept.json.optimizerSteps, tensors: tensorsWithPrefix(kept, 'optimizer/') }, this.params);
+    });
     this.order = DataOrder.create(data.train.length, this.config.seed, this.config.shuffle, data.stages);
     this.forwardFn = (ids, mask, packed) => model.forward(ids, mask, packed);
     this.validationBatches = [];
@@ -159,6 +170,8 @@ export class Trainer {
     trainer.lastValLoss = json.lastValLoss;
     trainer.skippedSteps = json.skippedSteps;
     trainer.stoppedEarly = json.stoppedEarly;
+    trainer.guard.consecutiveBad = json.consecutiveBadSteps ?? 0;
+    trainer.guard.offer(state);
     return trainer;
   }
 
@@ -178,11 +191,13 @@ export class Trainer {
     const onAbort = (): void => this.cancel();
     signal?.addEventListener('abort', onAbort);
     if (signal?.aborted) this.cancel();
-    const started = performance.now();
     let tokens = 0;
     let stepsThisRun = 0;
     try {
-      while (this.step < this.config.totalSteps && !this.stoppedEarly) {
+      // the first run of a fresh Trainer keeps its starting state: the rollback target until a checkpoint
+      if (!this.guard.lastFinite) await this.state();
+      const started = performance.now();
+      while (this.step < this.config.totalSteps && !this.stoppedEarly && !this.guard.diverged) {
         await new Promise((resolve) => setTimeout(resolve, 0)); // lets pause()/cancel() and messages in
         if (this.pauseRequested && !this.cancelRequested) {
           this.status = 'paused';
@@ -203,7 +218,11 @@ export class Trainer {
           etaSeconds: (elapsed / stepsThisRun) * (this.config.totalSteps - this.step),
         });
       }
-      if (this.status === 'running') {
+      // the last update has no next step to check it: check it here, so state() is always finite
+      await this.guard.checkLast(this.params);
+      if (this.guard.diverged) {
+        this.status = 'diverged';
+      } else if (this.status === 'running') {
         this.status = this.stoppedEarly ? 'stopped-early' : 'completed';
         if (this.config.loadBestAtEnd && this.best) {
           for (const [name, variable] of this.params) assignHost(variable, this.best.weights.get(name)!);
@@ -216,7 +235,14 @@ export class Trainer {
       signal?.removeEventListener('abort', onAbort);
       this.setTraining(false);
     }
-    return { status: this.status, step: this.step, skippedSteps: this.skippedSteps, best: this.bestSummary() };
+    const result: RunResult = { status: this.status, step: this.step, skippedSteps: this.skippedSteps, best: this.bestSummary() };
+    if (this.status === 'diverged') result.lastFiniteStep = this.guard.lastFinite?.json.step ?? null;
+    return result;
+  }
+
+  /** The state non-finite weights were (or would be) rolled back to; null before the first run(). */
+  get lastFiniteState(): TrainerState | null {
+    return this.guard.lastFinite;
   }
 
   /** Stops before the next update; run() waits until unpause() (or cancel()). */
@@ -262,14 +288,17 @@ export class Trainer {
       lastValLoss: this.lastValLoss,
       skippedSteps: this.skippedSteps,
       stoppedEarly: this.stoppedEarly,
+      consecutiveBadSteps: this.guard.consecutiveBad,
       dataFingerprint: fingerprintRows(this.data.train),
       modelRandomState: this.model.randomState?.() ?? null,
     };
     const [weights, optimizer] = await Promise.all([weightsPending, optimizerPending]);
-    return {
+    const state: TrainerState = {
       tensors: [...withPrefix('weights/', weights), ...withPrefix('optimizer/', optimizer.tensors), ...best],
       json: { ...json, optimizerSteps: optimizer.steps },
     };
+    this.guard.offer(state); // the caller stores it (a checkpoint); finite, it is also the rollback target
+    return state;
   }
 
   /** Frees the optimizer's tensors (the model's variables stay the model's). */
@@ -295,6 +324,7 @@ export class Trainer {
     });
     this.step++;
     if (result.skipped) this.skippedSteps++;
+    this.guard.afterStep(result.weightsFinite, result.skipped);
     let valLoss: number | undefined;
     if (config.evalEvery !== null && (this.step % config.evalEvery === 0 || this.step === config.totalSteps)) {
       valLoss = await this.validate();
@@ -320,7 +350,8 @@ export class Trainer {
     this.setTraining(false);
     const { loss } = await evaluateLoss(this.forwardFn, this.validationBatches);
     this.lastValLoss = loss;
-    if (!this.best || loss < this.best.valLoss - this.config.earlyStoppingThreshold) {
+    // a non-finite loss (weights about to be rolled back) is never the best
+    if (Number.isFinite(loss) && (!this.best || loss < this.best.valLoss - this.config.earlyStoppingThreshold)) {
       this.best = { step: this.step, valLoss: loss, weights: await readHostAll(this.params) };
       this.evalsWithoutImprovement = 0;
     } else {

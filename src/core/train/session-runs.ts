@@ -7,7 +7,7 @@ import type { RunDataSummary } from './run-builder';
 import type { LossMode, PromptFormat } from './rows';
 import type { TrainSpec } from './session-spec';
 
-export type RunStatusView = 'pending' | 'running' | 'paused' | 'completed' | 'stopped-early' | 'failed' | 'cancelled';
+export type RunStatusView = 'pending' | 'running' | 'paused' | 'completed' | 'stopped-early' | 'diverged' | 'failed' | 'cancelled';
 
 export interface TrainableCount {
   trainable: number;
@@ -142,6 +142,8 @@ export async function runDetail(db: HoneDb, id: string, activeRunId: string | nu
 
 async function summaryOf(db: HoneDb, run: RunRecord, active: boolean): Promise<RunSummary> {
   const interrupted = !active && (run.status === 'running' || run.status === 'pending');
-  const checkpointStep = interrupted ? ((await listCheckpoints(db, run.id)).at(-1)?.step ?? 0) : undefined;
+  // a paused run also continues from its checkpoint: after a refused checkpoint (storage full) the
+  // metrics reach past it
+  const checkpointStep = interrupted || run.status === 'paused' ? ((await listCheckpoints(db, run.id)).at(-1)?.step ?? 0) : undefined;
   return summarize(run, { active, checkpointStep });
 }

@@ -4,6 +4,9 @@
 // The Trainer runs in segments that end at metric-flush and checkpoint boundaries (cancel() at the
 // boundary, run() again), so every store write happens between updates and is awaited: a failed
 // write fails the run instead of being lost, and a checkpoint holds exactly one step's state.
+// A full disk (StorageQuotaError) pauses the run instead: the store wrote nothing of the refused
+// checkpoint or metrics, so the previous checkpoint is intact and a resume continues from it.
+// A run that diverges (loop.ts) ends 'diverged' keeping its last finite checkpoint, which Export gives.
 import type { Decoder } from '../model/decoder';
 import type { PeftModel } from '../peft/model';
 import type { HoneTokenizer } from '../tokenizer/tokenizer';
@@ -11,8 +14,10 @@ import {
   appendRunMetrics,
   createRun,
   getRun,
+  listCheckpoints,
   loadLatestCheckpoint,
   saveCheckpoint,
+  StorageQuotaError,
   updateRun,
   type CheckpointRecord,
   type HoneDb,
@@ -121,6 +126,9 @@ export class TrainingSession {
     if (!run) throw new Error(`Run "${runId}" is not stored in this browser; it may have been deleted.`);
     const previous = storedConfig(run);
     if (run.status === 'completed') throw new Error(`Run “${previous.name}” has already completed; start a new run to train further.`);
+    if (run.status === 'diverged') {
+      throw new Error(`Run “${previous.name}” diverged (its weights became NaN or Infinity); resuming would diverge again. Start a new run with a lower learning rate.`);
+    }
     if (run.modelId !== model.id) {
       throw new Error(`Run “${previous.name}” trains model ${run.modelId}, but the loaded model is “${model.name}” (${model.id}); load the run's model first.`);
     }
@@ -158,10 +166,11 @@ export class TrainingSession {
         this.boundary = this.nextBoundary(this.trainer.currentStep);
         result = await this.trainer.run();
         await this.flushMetrics();
-        if (result.status === 'completed' || result.status === 'stopped-early') break;
+        if (result.status === 'completed' || result.status === 'stopped-early' || result.status === 'diverged') break;
         if (this.stopRequest) break;
         if (result.step % this.stored.checkpointEvery === 0) await this.checkpoint(null);
       }
+      if (result?.status === 'diverged') return await this.endDiverged(result);
       const ended = result?.status === 'completed' || result?.status === 'stopped-early' ? result.status : null;
       const finished = ended !== null;
       const status: RunStatusView = ended ?? (this.stopRequest!.kind === 'pause' ? 'paused' : 'cancelled');
@@ -180,6 +189,7 @@ export class TrainingSession {
       this.emit({ kind: 'status', runId: this.runId, status, ...(message ? { message } : {}) });
       return summarize(run, { active: false });
     } catch (error) {
+      if (error instanceof StorageQuotaError) return await this.pauseForQuota(error);
       const message = error instanceof Error ? error.message : String(error);
       try {
         await updateRun(this.db, this.runId, { status: 'failed', error: message });
@@ -193,6 +203,44 @@ export class TrainingSession {
       this.trainer.dispose();
       this.peft.dispose();
     }
+  }
+
+  /**
+   * The run diverged: the Trainer has put the last finite weights back. The store keeps the last
+   * finite checkpoint as it is (the run's first state is saved when it never reached one), the record
+   * says 'diverged' and why, and Export gives that checkpoint's weights.
+   */
+  private async endDiverged(result: RunResult): Promise<RunSummary> {
+    const finite = this.trainer.lastFiniteState;
+    if (finite && (await listCheckpoints(this.db, this.runId)).length === 0) await this.saveState(finite, null);
+    const checkpoint = await loadLatestCheckpoint(this.db, this.runId);
+    const { maxConsecutiveBadSteps, learningRate } = this.stored.trainer;
+    const kept = checkpoint
+      ? `The weights were rolled back to step ${checkpoint.step}, the last checkpoint with finite weights; Export gives those.`
+      : 'No finite weights were kept, so there is nothing to export.';
+    const message =
+      `Training diverged at step ${result.step}: ${maxConsecutiveBadSteps} updates in a row had a loss, gradient or weights that were not finite (NaN or Infinity). ` +
+      `${kept} Start a new run with a lower learning rate (this one used ${learningRate}).`;
+    const run = await updateRun(this.db, this.runId, { status: 'diverged', error: message });
+    this.emit({ kind: 'status', runId: this.runId, status: 'diverged', message });
+    return summarize(run, { active: false });
+  }
+
+  /** Storage is full: nothing of the refused write was kept, so the run pauses at its last checkpoint. */
+  private async pauseForQuota(error: StorageQuotaError): Promise<RunSummary> {
+    const checkpoint = await loadLatestCheckpoint(this.db, this.runId).catch(() => undefined);
+    const message =
+      `Training paused at step ${this.trainer.currentStep}: ${error.message} ` +
+      `Resume continues from ${checkpoint ? `the step ${checkpoint.step} checkpoint` : 'the start (no checkpoint was saved yet)'}.`;
+    let run = await getRun(this.db, this.runId).catch(() => undefined);
+    try {
+      run = await updateRun(this.db, this.runId, { status: 'paused', error: message });
+    } catch {
+      // the status write may be refused too: a "running" run no session runs is listed as paused anyway
+    }
+    this.emit({ kind: 'status', runId: this.runId, status: 'paused', message });
+    if (!run) throw error;
+    return { ...summarize(run, { active: false, checkpointStep: checkpoint?.step ?? 0 }), status: 'paused', error: message };
   }
 
   /** Stops before the next update and saves a checkpoint; run() resolves with status "paused". */
@@ -267,7 +315,10 @@ export class TrainingSession {
 
   /** Saves the trainer's state now; valLoss marks it for the store's keep-the-best rule. */
   private async checkpoint(bestValLoss: number | null): Promise<void> {
-    const state = await this.trainer.state();
+    await this.saveState(await this.trainer.state(), bestValLoss);
+  }
+
+  private async saveState(state: TrainerState, bestValLoss: number | null): Promise<void> {
     const step = state.json.step;
     const valLoss = bestValLoss ?? (this.lastEval?.step === step ? this.lastEval.valLoss : null);
     await saveCheckpoint(

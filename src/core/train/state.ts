@@ -29,6 +29,8 @@ export interface TrainerStateJson {
   lastValLoss: number | null;
   skippedSteps: number;
   stoppedEarly: boolean;
+  /** bad updates in a row when saved (loop.ts); absent in states saved before divergence handling */
+  consecutiveBadSteps?: number;
   /** fingerprint of the training rows, so a resume on different data is refused */
   dataFingerprint: string;
   /** the model's dropout RNG state (LoRA / adapter dropout); null when it has none; absent in older states */
@@ -69,6 +71,15 @@ export function fingerprintRows(rows: readonly Row[]): string {
     for (const label of row.labels) mix(label);
   }
   return `${rows.length}:${h.toString(16).padStart(8, '0')}`;
+}
+
+/** True when every tensor of the state (weights, moments, best) holds only finite numbers. */
+export function stateIsFinite(state: TrainerState): boolean {
+  for (const t of state.tensors) {
+    const data = t.data;
+    for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) return false;
+  }
+  return true;
 }
 
 /** Checks the shape of a state read back from storage before anything trusts it. */

@@ -35,8 +35,13 @@ export interface StepResult {
   loss: number;
   /** global gradient norm before clipping (HF's grad_norm) */
   gradNorm: number;
-  /** true when loss or gradients were not finite: weights and optimizer state were left untouched */
+  /** true when loss, gradients or weights were not finite: weights and optimizer state were left untouched */
   skipped: boolean;
+  /**
+   * whether every trainable weight was finite when this step began, i.e. after the previous update
+   * (read back with loss and norm; the Trainer rolls back when it is false)
+   */
+  weightsFinite: boolean;
   scoredTokens: number;
   realTokens: number;
 }
@@ -125,16 +130,19 @@ export async function trainStep(
   const realTokens = microBatches.reduce((n, b) => n + b.realTokens, 0);
   const { loss, grads } = computeGradients(forward, params, microBatches, options.accumulation);
   try {
-    // one read-back for both numbers: each read waits for the backend
-    const stats = tf.tidy(() => tf.stack([loss, globalNorm(grads.values())]));
+    // one read-back for all three numbers: each read waits for the backend. Σ(w·0) is 0 when every
+    // weight is finite and NaN otherwise (0·±Inf = NaN), and unlike Σw it cannot overflow.
+    const stats = tf.tidy(() => tf.stack([loss, globalNorm(grads.values()), tf.addN([...params.values()].map((w) => tf.sum(tf.mul(w, 0))))]));
     let lossValue: number;
     let gradNorm: number;
+    let weightsCheck: number;
     try {
-      [lossValue, gradNorm] = (await stats.data()) as Float32Array;
+      [lossValue, gradNorm, weightsCheck] = (await stats.data()) as Float32Array;
     } finally {
       stats.dispose();
     }
-    const skipped = !Number.isFinite(lossValue) || !Number.isFinite(gradNorm);
+    const weightsFinite = weightsCheck === 0;
+    const skipped = !Number.isFinite(lossValue) || !Number.isFinite(gradNorm) || !weightsFinite;
     if (!skipped) {
       if (options.maxGradNorm !== null) {
         const clipped = clipByGlobalNorm(grads, options.maxGradNorm, gradNorm);
@@ -147,7 +155,7 @@ export async function trainStep(
         optimizer.apply(params, grads, options.learningRate);
       }
     }
-    return { loss: lossValue, gradNorm, skipped, scoredTokens, realTokens };
+    return { loss: lossValue, gradNorm, skipped, weightsFinite, scoredTokens, realTokens };
   } finally {
     loss.dispose();
     for (const g of grads.values()) g.dispose();
