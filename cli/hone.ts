@@ -27,9 +27,16 @@ const HELP = `usage: npm run --silent hone -- <command> [options]   (all command
   rows     --model DIR --data FILE.jsonl --max-length N [--loss completion|assistant|all] [--packing] [--format F]
            [--prompt alpaca|template|chat] [--chat-template FILE]
            the rows training would use, in order, as JSON lines {"input_ids","labels"[,"position_ids"]}; the summary on stderr
+  export   --model DIR --adapter DIR --merge --out DIR
+           LoRA merged into the base: a whole checkpoint (config, weights, tokenizer, generation config)
+  handoff  --model DIR|ID --data FILE --method NAME [the train flags] --out DIR [--base-model ID]
+           the run for a cluster: data.jsonl (TRL format), train_trl.py, axolotl.yaml, README.md
   bench    --preset hone-tiny|small|gpt2-small|smollm2-135m|smoke|micro [--methods lora,prefix,adapter,full]
            [--steps N --warmup N --batch B --seq T --profile on|off --seed S] [--json]
-           training tokens/s, GFLOP/s, peak RSS per method; --json: one JSON object per method per line`;
+           training tokens/s, GFLOP/s, peak RSS per method; --json: one JSON object per method per line
+  pull     ORG/NAME [--revision R] --out DIR [--max-memory 8GB (75% of RAM) --method M --batch B --max-length L]
+           a model from the Hub (HF_ENDPOINT, HF_TOKEN) into DIR, complete or not at all; progress as JSON lines on stderr.
+           Every --model also takes ORG/NAME[@REV], pulled into $HONE_CACHE (~/.cache/hone/hub) once`;
 
 type Command = (args: ParsedArgs) => Promise<unknown>;
 
@@ -40,11 +47,14 @@ const commands: Record<string, { needsTf: boolean; run: Command }> = {
   generate: { needsTf: true, run: async (a) => (await import('./commands/model')).generateCommand(a) },
   train: { needsTf: true, run: async (a) => (await import('./commands/train')).trainCommand(a) },
   rows: { needsTf: false, run: async (a) => (await import('./commands/rows')).rowsCommand(a) },
+  export: { needsTf: true, run: async (a) => (await import('./commands/export')).exportCommand(a) },
+  handoff: { needsTf: true, run: async (a) => (await import('./commands/handoff')).handoffCommand(a) },
   experiment: { needsTf: true, run: async (a) => (await import('./commands/experiment')).experimentCommand(a) },
   pretrain: { needsTf: true, run: async (a) => (await import('./commands/pretrain')).pretrainCommand(a) },
   metrics: { needsTf: false, run: async (a) => (await import('./commands/metrics')).metricsCommand(required(a, 'file')) },
   eval: { needsTf: true, run: async (a) => (await import('./commands/eval')).evalCommand(a) },
   bench: { needsTf: true, run: async (a) => (await import('./commands/bench')).benchCommand(a) },
+  pull: { needsTf: false, run: async (a) => (await import('./commands/pull')).pullCommand(a) },
   import: {
     needsTf: false,
     run: async (a) => {

@@ -17,7 +17,8 @@ import {
   type TrainEvent,
   type TrainSpec,
 } from '../src/core/train/session';
-import { exportRun } from '../src/core/train/run-export';
+import { exportMergedRun, exportRun } from '../src/core/train/run-export';
+import { handoffRun } from '../src/core/handoff/run-handoff';
 import { trainableMethodNames } from '../src/core/train/run';
 import { currentModel, db, onModelChange, releaseCallback, requireBackend, requireModel, type LoadedModel } from './context';
 import { loadStoredModel } from './models';
@@ -170,6 +171,24 @@ export const trainingApi = {
     if (!run) throw new Error(`Run "${id}" is not stored in this browser; it may have been deleted.`);
     const model = await modelFor(run.modelId);
     const exported = await exportRun(handle, sessionModel(model), id);
+    return transfer(exported, [exported.bytes.buffer]);
+  },
+
+  /** A LoRA run merged into its base model, as a whole Hugging Face checkpoint in a zip. */
+  async exportMergedTrainingRun(id: string): Promise<{ fileName: string; bytes: Uint8Array }> {
+    const handle = await db();
+    const run = await getRun(handle, id);
+    if (!run) throw new Error(`Run "${id}" is not stored in this browser; it may have been deleted.`);
+    const exported = await exportMergedRun(handle, sessionModel(await modelFor(run.modelId)), id);
+    return transfer(exported, [exported.bytes.buffer]);
+  },
+
+  /** The run's hand-off folder (data.jsonl, train_trl.py, axolotl.yaml, README.md) as a zip. */
+  async handoffTrainingRun(id: string): Promise<{ fileName: string; bytes: Uint8Array }> {
+    const handle = await db();
+    const run = await getRun(handle, id);
+    if (!run) throw new Error(`Run "${id}" is not stored in this browser; it may have been deleted.`);
+    const exported = await handoffRun(handle, sessionModel(await modelFor(run.modelId)), id);
     return transfer(exported, [exported.bytes.buffer]);
   },
 };

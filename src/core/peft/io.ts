@@ -8,6 +8,7 @@
 import type { Decoder } from '../model/decoder';
 import { nonFiniteDetail } from '../model/finite';
 import { parseSafetensors, writeSafetensors, type HostTensor } from '../model/safetensors';
+import { WeightCopyMethod } from './full/checkpoint';
 import { methodForSavedType } from './registry';
 import { PeftError, type ExportOptions, type PeftMethod } from './types';
 import './methods';
@@ -95,9 +96,14 @@ function modelCard(library: string, baseModel: string, method: PeftMethod): stri
   ].join('\n');
 }
 
-/** The method's folder: config, weights (safetensors, "format": "pt" as PEFT writes) and README.md. */
-export async function exportAdapterFolder(method: PeftMethod, opts: ExportOptions): Promise<AdapterFiles> {
+/**
+ * The method's folder: config, weights (safetensors, "format": "pt" as PEFT writes) and README.md.
+ * Full fine-tuning and layer freezing given the base model's files (`baseFiles`) write a complete
+ * checkpoint instead, tokenizer and generation config included (full/hf-folder.ts).
+ */
+export async function exportAdapterFolder(method: PeftMethod, opts: ExportOptions & { baseFiles?: ReadonlyMap<string, Uint8Array> }): Promise<AdapterFiles> {
   if (!opts.baseModel) throw new Error('exportAdapterFolder: baseModel (the base model id) is required; it goes into the config and the model card');
+  if (method instanceof WeightCopyMethod && opts.baseFiles) return method.exportCheckpoint(opts, opts.baseFiles);
   const exported = await method.exportFiles(opts);
   const encoder = new TextEncoder();
   return new Map([

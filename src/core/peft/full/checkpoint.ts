@@ -5,7 +5,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../../model/config';
 import type { Decoder, DecoderHooks } from '../../model/decoder';
+import type { HostTensor } from '../../model/safetensors';
 import { readHostAll, type ExportOptions, type ExportedFiles, type PeftMethod } from '../types';
+import { checkpointConfig, checkpointFolder } from './hf-folder';
 
 let counter = 0;
 
@@ -37,12 +39,24 @@ export abstract class WeightCopyMethod implements PeftMethod {
     return new Map(this.copies);
   }
 
-  async exportFiles(opts: ExportOptions): Promise<ExportedFiles> {
+  /** The trained weights under canonical names: the copies, and the base's own for what stays frozen. */
+  private async currentWeights(): Promise<Map<string, HostTensor>> {
     const current = new Map<string, tf.Tensor>();
     for (const [name, weight] of this.decoder.params) current.set(name, this.copies.get(name) ?? weight);
-    const tensors = await readHostAll(current);
-    const config = { ...(opts.rawConfig ?? configJson(this.decoder.config)), _name_or_path: opts.baseModel, torch_dtype: 'float32' };
+    return readHostAll(current);
+  }
+
+  async exportFiles(opts: ExportOptions): Promise<ExportedFiles> {
+    const tensors = await this.currentWeights();
+    const config = checkpointConfig(this.decoder.config, opts.rawConfig, opts.baseModel);
     return { configFile: 'config.json', config, weightsFile: 'model.safetensors', tensors, library: 'transformers' };
+  }
+
+  /** The whole checkpoint folder, tokenizer and generation config included (hf-folder.ts). */
+  async exportCheckpoint(opts: ExportOptions, baseFiles: ReadonlyMap<string, Uint8Array>): Promise<Map<string, Uint8Array>> {
+    const weights = await this.currentWeights();
+    const how = this.name === 'full' ? 'full fine-tuning' : 'layer freezing';
+    return checkpointFolder({ modelConfig: this.decoder.config, ...(opts.rawConfig ? { rawConfig: opts.rawConfig } : {}), baseModel: opts.baseModel, weights, baseFiles, how });
   }
 
   dispose(): void {

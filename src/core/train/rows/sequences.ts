@@ -118,7 +118,7 @@ function chatPair(ctx: SequenceContext, messages: readonly Turn[], promptTurns: 
 }
 
 /** The instruction as a chat user turn: instruction and context, as the Alpaca prompt shows them. */
-function userTurn(record: InstructionRecord): string {
+export function userTurn(record: InstructionRecord): string {
   return hasText(record.context) ? `${record.instruction}\n\n${record.context}` : record.instruction;
 }
 
@@ -135,7 +135,7 @@ function textHash(text: string): number {
 }
 
 /** The FLAN template for an instruction record: the one shaping stored, else a seeded pick from its task's set. */
-function templateFor(ctx: SequenceContext, record: InstructionRecord, index: number): Template {
+export function templateFor(ctx: Pick<SequenceContext, 'seed' | 'records'>, record: InstructionRecord, index: number): Template {
   try {
     if (record.templateId !== undefined) return getTemplate(record.templateId);
   } catch (error) {
@@ -150,7 +150,7 @@ function templateFor(ctx: SequenceContext, record: InstructionRecord, index: num
 }
 
 /** k-shot exemplars: the next `shots` instruction records of the same task (after this one, wrapping) that fit the template. */
-function shotsFor(ctx: SequenceContext, record: InstructionRecord, index: number, template: Template): InstructionRecord[] {
+export function shotsFor(ctx: Pick<SequenceContext, 'records'>, record: InstructionRecord, index: number, template: Template): InstructionRecord[] {
   const wanted = record.shots ?? 0;
   const shots: InstructionRecord[] = [];
   for (let step = 1; step < ctx.records.length && shots.length < wanted; step++) {
