@@ -15,7 +15,7 @@ import {
 } from '../src/core/store';
 import { modelInput, summarize, type ModelSummary } from './model-summary';
 import { currentModel, db, getBackendReport, releaseCallback, requireBackend, requireModel, setBackendReport, setCurrent } from './context';
-import { loadStoredModel } from './models';
+import { hubApi, loadStoredModel } from './models';
 import { trainingApi } from './training';
 import { dataApi } from './data';
 import { evalApi } from './eval';
@@ -23,6 +23,7 @@ import { benchApi } from './bench';
 import { selfInstructApi } from './self-instruct';
 import { dataShapingApi } from './data-shaping';
 import { experimentApi } from './experiment';
+import { workspaceApi } from './workspace';
 
 export type { BackendReport, BackendName, GenerationSettings, ModelSummary };
 
@@ -209,6 +210,7 @@ const api = {
     return { numTensors, numBytes, numDataBuffers, backend: tf.getBackend() };
   },
 
+  ...hubApi,
   ...trainingApi,
   ...dataApi,
   ...evalApi,
@@ -216,6 +218,7 @@ const api = {
   ...selfInstructApi,
   ...dataShapingApi,
   ...experimentApi,
+  ...workspaceApi,
 };
 
 export type Api = typeof api;

@@ -71,10 +71,12 @@ try {
   console.log(`Chromium ${browser.version()} at ${executablePath}; app at ${preview.baseUrl}`);
 
   for (const spec of specs) {
-    const { tests } = (await import(pathToFileURL(`${here}${spec}`).href)) as { tests: BrowserTest[] };
+    const { tests, serviceWorkers } = (await import(pathToFileURL(`${here}${spec}`).href)) as { tests: BrowserTest[]; serviceWorkers?: 'allow' };
     console.log(`\n${spec}`);
-    // One fresh context per file: new user data, so IndexedDB and localStorage start empty.
-    const context = await browser.newContext();
+    // One fresh context per file: new user data, so IndexedDB and localStorage start empty. The
+    // service worker (src/sw.ts) is blocked unless a spec asks for it: it would answer requests the
+    // specs route themselves, and its cache would outlive a rebuild within the context.
+    const context = await browser.newContext({ serviceWorkers: serviceWorkers ?? 'block' });
     const page = await context.newPage();
     const log = (message: string) => console.log(`    ${message}`);
     page.on('console', (msg) => {
