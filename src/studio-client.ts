@@ -24,12 +24,15 @@ import type { BuiltInProgress, BuiltInStatus, ExperimentOutcome, ExperimentProgr
 import type { SelfInstructProgress, SelfInstructRun, SelfInstructRunOptions } from '../workers/self-instruct';
 import type { RunSummary, TrainEvent, TrainSpec } from '../workers/training';
 import type { EvalEvent, EvalOutcome, EvalSpec } from '../workers/eval';
+import type { BundleProgress, ImportSummary, WorkspaceExport } from '../workers/workspace';
+import type { HubPullEvent, HubPullRequest } from '../workers/models';
 import { longCall, WorkerWatch, type CallOptions } from './studio-call';
 
 export type { CallOptions };
 
 // The worker's types as state and components use them, so that they import them from here.
 export type { BackendName, BackendReport, GenerationResult, ImportProgress, ModelSummary, TokenEvent };
+export type { BundleManifest, BundleProgress, ImportSummary, WorkspaceExport } from '../workers/workspace';
 export type {
   CsvPreview,
   DatasetDuplicates,
@@ -73,6 +76,7 @@ export type {
   PretrainWorkerEvent,
   StoredExperiment,
 } from '../workers/experiment';
+export type { CachedPull, HubPullEvent, HubPullRequest, MemoryFitAnswer, MemoryFitRequest } from '../workers/models';
 export type { ReviewQueue, SelfInstructProgress, SelfInstructRun, SelfInstructRunOptions } from '../workers/self-instruct';
 export type { LossMode, PromptFormat, RunDetail, RunSummary, TrainDefaults, TrainEvent, TrainExample, TrainingMethodInfo, TrainSpec } from '../workers/training';
 export type {
@@ -100,6 +104,7 @@ export interface ModelFileBytes {
 /** The long calls, with the worker's cancel call each signal maps onto (null: it cannot be cancelled). */
 const CANCEL_OF = {
   importModel: null,
+  pullHubModel: 'cancelHubPull',
   builtInSetup: null,
   generate: 'cancelGeneration',
   experimentRun: 'experimentCancel',
@@ -111,6 +116,8 @@ const CANCEL_OF = {
   startTraining: 'cancelTraining',
   resumeTraining: 'cancelTraining',
   evalRun: 'evalCancel',
+  exportWorkspace: null,
+  importWorkspace: null,
 } as const satisfies Record<string, keyof Api | null>;
 
 type LongCall = keyof typeof CANCEL_OF;
@@ -171,6 +178,11 @@ export class StudioClient {
   importModel(files: ModelFileBytes[], name?: string, options: Omit<CallOptions<ImportProgress>, 'signal'> = {}): Promise<ModelSummary> {
     const buffers = files.map((f) => f.bytes);
     return this.#long('importModel', options, (onEvent) => this.#remote.importModel(transfer(files, buffers), name, onEvent));
+  }
+
+  /** Pulls a model by Hub id into the cache and imports it; aborting the signal stops it (the bytes stay for a resume). */
+  pullHubModel(request: HubPullRequest, options: CallOptions<HubPullEvent> = {}): Promise<ModelSummary> {
+    return this.#long('pullHubModel', options, (onEvent) => this.#remote.pullHubModel(request, onEvent));
   }
 
   listModels(): Promise<ModelSummary[]> {
@@ -263,6 +275,18 @@ export class StudioClient {
 
   evalRun(spec: EvalSpec, options: CallOptions<EvalEvent> = {}): Promise<EvalOutcome> {
     return this.#long('evalRun', options, (onEvent) => this.#remote.evalRun(spec, onEvent));
+  }
+
+  // ---- the workspace bundle ----------------------------------------------------------------------------
+
+  /** Every store as one zip (src/core/store/bundle.ts); the bytes arrive transferred. */
+  exportWorkspace(opts: { includeModels?: boolean }, options: Omit<CallOptions<BundleProgress>, 'signal'> = {}): Promise<WorkspaceExport> {
+    return this.#long('exportWorkspace', options, (onEvent) => this.#remote.exportWorkspace(opts, onEvent));
+  }
+
+  /** A File crosses as a handle; nothing is written unless the whole bundle is valid. */
+  importWorkspace(file: Blob, options: Omit<CallOptions<BundleProgress>, 'signal'> = {}): Promise<ImportSummary> {
+    return this.#long('importWorkspace', options, (onEvent) => this.#remote.importWorkspace(file, onEvent));
   }
 
   terminate(): void {

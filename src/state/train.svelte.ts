@@ -156,6 +156,17 @@ export class TrainState {
   /** Starts a run; resolves when it ends (completed, stopped early, paused or cancelled). */
   async start(spec: TrainSpec): Promise<void> {
     if (this.phase !== 'idle' && this.phase !== 'paused') return;
+    // issue 13: the memory estimate against this GPU adapter and device, refused with a suggestion
+    const use = spec.method.name === 'full' || spec.method.name === 'freeze' ? 'full' : 'peft';
+    // advisory: when the check itself fails (no model loaded yet), the run's own errors speak
+    const fit = await Promise.resolve()
+      .then(() => this.#api.checkMemoryFit({ modelId: spec.modelId, use, batch: spec.trainer.batchSize, sequenceLength: spec.maxLength }))
+      .catch(() => null);
+    if (fit && !fit.fits) {
+      this.error = `This run will not fit on this device: ${fit.message}`;
+      return;
+    }
+    if (this.phase !== 'idle' && this.phase !== 'paused') return;
     this.#begin(null);
     await this.#watch((signal) => this.#studio.client.startTraining(spec, { onProgress: this.#onEvent, signal }));
   }
@@ -223,6 +234,29 @@ export class TrainState {
       saveBlob(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/zip' }), fileName);
     } catch (err) {
       this.error = `Export failed: ${errorMessage(err)}`;
+    } finally {
+      this.busy = null;
+    }
+  }
+
+  /** Downloads a LoRA run merged into its base model: a whole Hugging Face checkpoint, zipped. */
+  async exportMergedRun(runId: string): Promise<void> {
+    await this.#download('Merging…', 'Merged export', () => this.#api.exportMergedTrainingRun(runId));
+  }
+
+  /** Downloads the run's hand-off folder (data.jsonl, train_trl.py, axolotl.yaml, README.md), zipped. */
+  async handoffRun(runId: string): Promise<void> {
+    await this.#download('Writing the hand-off…', 'Hand-off', () => this.#api.handoffTrainingRun(runId));
+  }
+
+  async #download(busy: string, what: string, make: () => Promise<{ fileName: string; bytes: Uint8Array }>): Promise<void> {
+    this.error = null;
+    this.busy = busy;
+    try {
+      const { fileName, bytes } = await make();
+      saveBlob(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/zip' }), fileName);
+    } catch (err) {
+      this.error = `${what} failed: ${errorMessage(err)}`;
     } finally {
       this.busy = null;
     }

@@ -36,7 +36,7 @@ describe('Content-Security-Policy on the served app', () => {
       "default-src 'self'",
       "script-src 'self' 'wasm-unsafe-eval' blob:",
       "worker-src 'self' blob:",
-      "connect-src 'self' https://huggingface.co https://*.huggingface.co https://*.hf.co",
+      "connect-src 'self' https://huggingface.co https://*.huggingface.co https://*.hf.co http://localhost:* http://127.0.0.1:*",
       "img-src 'self' data: blob:",
       "style-src 'self' 'unsafe-inline'",
       "font-src 'self' data:",
@@ -52,7 +52,7 @@ describe('Content-Security-Policy on the served app', () => {
     const config = viteConfig as { server: { headers: Record<string, string> }; preview: { headers: Record<string, string> } };
     expect(config.preview.headers['Content-Security-Policy']).toBe(served);
     expect(config.preview.headers['Cross-Origin-Embedder-Policy']).toBe('require-corp');
-    expect(config.server.headers['Content-Security-Policy']).toContain("connect-src 'self' https://huggingface.co https://*.huggingface.co https://*.hf.co ws: wss:");
+    expect(config.server.headers['Content-Security-Policy']).toContain("connect-src 'self' https://huggingface.co https://*.huggingface.co https://*.hf.co http://localhost:* http://127.0.0.1:* ws: wss:");
     expect(contentSecurityPolicy('meta')).toBe(served.replace("; frame-ancestors 'self'", ''));
   });
 });

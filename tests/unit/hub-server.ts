@@ -33,6 +33,8 @@ export interface StandInHub {
   requests: HubRequest[];
   /** the next GET of `file` (any repo) sends `afterBytes` bytes of the body, then destroys the socket */
   cutOnce(file: string, afterBytes: number): void;
+  /** the next GET of `file` sends `afterBytes` bytes and then nothing more, the connection left open (a reload mid-download) */
+  stallOnce(file: string, afterBytes: number): void;
   /** replaces a file's bytes: a new ETag, as a new commit to the file would give */
   replaceFile(repo: string, file: string, bytes: Uint8Array): void;
   close(): Promise<void>;
@@ -122,12 +124,27 @@ export function fixtureRepos(): Map<string, StandInRepo> {
   ]);
 }
 
+/**
+ * CORS as the Hub sends it, for the studio's browser test (the page and the two servers are three
+ * origins): any origin, Authorization / Range / If-Range allowed, ETag, Content-Range and the error
+ * code readable. Answers a preflight (not recorded: Node clients never send one) and returns true.
+ */
+function cors(req: IncomingMessage, res: ServerResponse): boolean {
+  res.setHeader('access-control-allow-origin', '*');
+  res.setHeader('access-control-expose-headers', 'etag, content-range, content-length, accept-ranges, x-error-code, x-linked-etag, x-linked-size');
+  if (req.method !== 'OPTIONS') return false;
+  res.writeHead(204, { 'access-control-allow-methods': 'GET, HEAD', 'access-control-allow-headers': 'authorization, range, if-range', 'access-control-max-age': '600' });
+  res.end();
+  return true;
+}
+
 const listen = (server: Server) => new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
 
 export async function startStandInHub(): Promise<StandInHub> {
   const repos = fixtureRepos();
   const requests: HubRequest[] = [];
   const cuts = new Map<string, number>();
+  const stalls = new Map<string, number>();
   const token = 'hf_standin_token';
   let cdnOrigin = '';
 
@@ -189,6 +206,12 @@ export async function startStandInHub(): Promise<StandInHub> {
       res.end();
       return;
     }
+    const stall = stalls.get(name);
+    if (stall !== undefined && start < stall) {
+      stalls.delete(name);
+      res.write(file.bytes.subarray(start, stall));
+      return;
+    }
     const cut = cuts.get(name);
     if (cut !== undefined && start < cut) {
       cuts.delete(name);
@@ -199,6 +222,7 @@ export async function startStandInHub(): Promise<StandInHub> {
   };
 
   const hub = createServer((req, res) => {
+    if (cors(req, res)) return;
     record('hub', req);
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     const api = /^\/api\/models\/([^/]+\/[^/]+)\/revision\/([^/]+)$/.exec(path);
@@ -226,6 +250,7 @@ export async function startStandInHub(): Promise<StandInHub> {
     sendFile(req, res, name, file);
   });
   const cdn = createServer((req, res) => {
+    if (cors(req, res)) return;
     record('cdn', req);
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     const match = /^\/repos\/([^/]+\/[^/]+)\/([0-9a-f]{40})\/(.+)$/.exec(path);
@@ -245,6 +270,7 @@ export async function startStandInHub(): Promise<StandInHub> {
     repos,
     requests,
     cutOnce: (file, afterBytes) => cuts.set(file, afterBytes),
+    stallOnce: (file, afterBytes) => stalls.set(file, afterBytes),
     replaceFile: (id, name, bytes) => repos.get(id)!.files.set(name, { bytes, etag: etagOf(bytes) }),
     close: async () => {
       for (const server of [hub, cdn]) {

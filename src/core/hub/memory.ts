@@ -68,3 +68,58 @@ export function formatBytes(bytes: number): string {
   }
   return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }
+
+/** What the device offers; null where the browser does not say (no WebGPU, no navigator.deviceMemory). */
+export interface DeviceLimits {
+  /** GPUAdapter.limits.maxBufferSize: the largest buffer, so the largest tensor, WebGPU can create */
+  maxBufferSize: number | null;
+  /** GPUAdapter.limits.maxStorageBufferBindingSize: the largest tensor a WebGPU kernel can read */
+  maxStorageBufferBindingSize: number | null;
+  /** navigator.deviceMemory in GB; Chromium rounds it down to a power of two and caps it at 8 */
+  deviceMemoryGb: number | null;
+}
+
+export interface DeviceFit {
+  fits: boolean;
+  /** the refusal with its suggestion; null when it fits */
+  message: string | null;
+  largestTensorBytes: number;
+}
+
+/** The biggest single tensor: a weight (the embedding, usually) or, when training, the batch's logits. */
+export function largestTensorBytes(config: ModelConfig, options: MemoryOptions = {}): number {
+  let largest = 0;
+  for (const shape of expectedWeights(config).values()) largest = Math.max(largest, 4 * shape.reduce((a, b) => a * b, 1));
+  if ((options.use ?? 'inference') !== 'inference') {
+    const batch = options.batch ?? 4;
+    const time = options.sequenceLength ?? Math.min(256, config.maxPositions);
+    largest = Math.max(largest, 4 * batch * time * config.vocabSize); // logits [B, T, V]
+  }
+  return largest;
+}
+
+/**
+ * Whether a model fits the device, before its weights download or a run starts: every tensor within
+ * the adapter's buffer limits (WebGPU cannot split one), and the whole estimate within the device's
+ * memory where the browser reports less than its cap (8 GB reported means "8 GB or more").
+ */
+export function deviceFit(config: ModelConfig, estimate: MemoryEstimate, limits: DeviceLimits, options: MemoryOptions = {}): DeviceFit {
+  const use = options.use ?? 'inference';
+  const largest = largestTensorBytes(config, options);
+  const problems: string[] = [];
+  const bufferLimit = Math.min(limits.maxBufferSize ?? Infinity, limits.maxStorageBufferBindingSize ?? Infinity);
+  if (largest > bufferLimit) {
+    problems.push(`its largest tensor is ${formatBytes(largest)} but this GPU adapter takes at most ${formatBytes(bufferLimit)} per buffer (maxStorageBufferBindingSize / maxBufferSize)`);
+  }
+  if (limits.deviceMemoryGb !== null && limits.deviceMemoryGb < 8 && estimate.totalBytes > limits.deviceMemoryGb * 1e9) {
+    problems.push(`it needs about ${formatBytes(estimate.totalBytes)} and this device reports ${limits.deviceMemoryGb} GB of memory`);
+  }
+  if (problems.length === 0) return { fits: true, message: null, largestTensorBytes: largest };
+  const suggestion =
+    use === 'full'
+      ? 'train with LoRA instead of full fine-tuning, or pick a smaller model'
+      : use === 'peft'
+        ? 'use a smaller batch or shorter sequences, or pick a smaller model'
+        : 'pick a smaller model (see the cards below), or use the CLI, which has no browser limits';
+  return { fits: false, message: `${problems.join('; ')}. Suggestion: ${suggestion}`, largestTensorBytes: largest };
+}

@@ -2,7 +2,7 @@
 // estimate from config.json that refuses a model that will not fit before any weight is fetched,
 // then the weights (model.safetensors, or the index and its shards), each resumable; the staged
 // files become the destination only when every one is complete (PullStorage.commit).
-import { parseConfig, ConfigError } from '../model/config';
+import { parseConfig, ConfigError, type ModelConfig } from '../model/config';
 import { fetchRepoInfo, endpointOf, HubError, type HubOptions, type RepoInfo } from './client';
 import { downloadFile } from './download';
 import { estimateMemory, formatBytes, type MemoryEstimate, type MemoryOptions } from './memory';
@@ -39,6 +39,8 @@ export interface PullOptions extends HubOptions {
   /** refuse before the weights download when the estimate exceeds this (bytes); no limit when absent */
   maxMemoryBytes?: number;
   memory?: MemoryOptions;
+  /** a further check once config.json is in (the studio's GPU and device limits): a refusal message, or null to go on */
+  refuse?: (config: ModelConfig, estimate: MemoryEstimate) => string | null;
   /** retries per file after a cut connection (default 3) */
   retries?: number;
   onEvent?: (event: PullEvent) => void;
@@ -161,6 +163,8 @@ export async function pullModel(options: PullOptions): Promise<PullResult> {
         repo,
       );
     }
+    const refusal = options.refuse?.(config, estimate) ?? null;
+    if (refusal !== null) throw new HubError(`${repo}: ${refusal}; nothing was downloaded`, 'too-large', repo);
     for (const file of weights) await fetchOne(file);
     const manifest: PullManifest = { repo, revision, sha: info.sha, endpoint: endpointOf(options), files };
     await storage.commit(manifest);
