@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { linear, type BlockContext } from './blocks';
 import { scaledDotAttention, swapHalves } from './ops/attention-core';
+import { attentionWebgpu, ropeWebgpu, webgpuFastPaths } from '../kernels/webgpu';
 
 /** A large negative added to masked scores: exp() of it is 0 in float32, and it stays finite. */
 export const MASKED = -1e9;
@@ -106,6 +107,7 @@ export function ropeInverseFrequencies(headDim: number, theta: number): Float32A
  * layer only swaps the halves: [x2, x1]·signedSin = [−x2·sin, x1·sin], the same numbers.
  */
 function applyRope(x: tf.Tensor4D, rope: RopeTables): tf.Tensor4D {
+  if (webgpuFastPaths()) return ropeWebgpu(x, rope.cos, rope.signedSin); // WGSL, 1 dispatch each way
   const swapped = swapHalves(x); // [B, h, T, hd]
   return tf.add(tf.mul(x, rope.cos), tf.mul(swapped, rope.signedSin)) as tf.Tensor4D; // [B, h, T, hd]
 }
@@ -166,7 +168,11 @@ export function attention(
   const value = past ? (tf.concat([past.value, v], 2) as tf.Tensor4D) : v; // [B, nKv, S, hd]
 
   // softmax(q·kᵀ/√hd + mask)·v with grouped-query heads; on wasm plain 2-D matmuls per key/value head
-  const context = mergeHeads(scaledDotAttention(q, key, value, inputs.maskBias, 1 / Math.sqrt(headDim))); // [N, nh·hd]
+  // (WGSL on webgpu: 2 dispatches forward, 4 backward, the context written as token rows directly)
+  const scale = 1 / Math.sqrt(headDim);
+  const context = webgpuFastPaths()
+    ? (attentionWebgpu(q, key, value, inputs.maskBias, scale, 'rows') as tf.Tensor2D) // [N, nh·hd]
+    : mergeHeads(scaledDotAttention(q, key, value, inputs.maskBias, scale)); // [N, nh·hd]
   const out = linear(ctx, outName, context, family === 'gpt2' ? 'in-out' : 'out-in', ctx.config.outBias) as tf.Tensor2D; // [N, d]
   return { out, kv: { key, value } };
 }

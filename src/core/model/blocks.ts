@@ -4,7 +4,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from './config';
 import type { DecoderHooks } from './decoder';
-import { fastPathsEnabled, linearRows, scopedGrad, type WeightLayout } from './ops/linear';
+import { fusedEnabled, rmsNormFused, swiGluFused } from './ops/fused';
+import { linearRows, scopedGrad, type WeightLayout } from './ops/linear';
+import { rmsNormWebgpu, swiGluWebgpu, webgpuFastPaths } from '../kernels/webgpu';
 
 /** What a block needs from the decoder: its weights by canonical name, its config, its hooks. */
 export interface BlockContext {
@@ -47,41 +49,12 @@ export function layerNorm(ctx: BlockContext, name: string, x: tf.Tensor2D): tf.T
 /** LlamaRMSNorm: x * rsqrt(mean(x²) + eps) * w, no mean subtraction and no bias. */
 export function rmsNorm(ctx: BlockContext, name: string, x: tf.Tensor2D): tf.Tensor2D {
   const weight = ctx.param(`${name}.weight`) as tf.Tensor1D; // [d]
-  if (fastPathsEnabled()) return rmsNormFast(x, weight, ctx.config.normEps);
+  // wasm: one kernel each way (ops/fused.ts), the gradient written out
+  if (fusedEnabled('HoneRmsNorm')) return rmsNormFused(x, weight, ctx.config.normEps);
+  if (webgpuFastPaths()) return rmsNormWebgpu(x, weight, ctx.config.normEps); // WGSL, 1 dispatch each way (frozen weight)
   const meanSquare = tf.mean(tf.square(x), -1, true); // [N, 1]
   const normed = tf.mul(x, tf.rsqrt(tf.add(meanSquare, ctx.config.normEps))); // [N, d]
   return tf.mul(normed, weight) as tf.Tensor2D; // [N, d]
-}
-
-/**
- * The same forward with its gradient written out (wasm): with x̂ = x·r, r = (mean(x²) + eps)^−½ and
- * g = dy·w, dx = r·(g − x̂·mean(g ⊙ x̂)) and dw = Σ_rows dy ⊙ x̂ — a third of autograd's kernels.
- * The column sum is a ones-row matmul: tfjs sums over axis 0 by transposing first.
- */
-function rmsNormFast(x: tf.Tensor2D, weight: tf.Tensor1D, eps: number): tf.Tensor2D {
-  const trainWeight = weight instanceof tf.Variable && weight.trainable;
-  const op = tf.customGrad(((...args: unknown[]) => {
-    const save = args[args.length - 1] as tf.GradSaveFunc;
-    const xIn = args[0] as tf.Tensor2D;
-    const inverseRms = tf.rsqrt(tf.add(tf.mean(tf.square(xIn), -1, true), eps)); // [N, 1]
-    const normed = tf.mul(xIn, inverseRms); // [N, d]
-    save([normed, inverseRms, weight]);
-    return {
-      value: tf.mul(normed, weight), // [N, d]
-      gradFunc: scopedGrad((dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [savedNormed, savedInverse, savedWeight] = saved;
-        const g = tf.mul(dy, savedWeight); // [N, d]
-        const projection = tf.mean(tf.mul(g, savedNormed), -1, true); // [N, 1]
-        const dx = tf.mul(tf.sub(g, tf.mul(savedNormed, projection)), savedInverse); // [N, d]
-        if (!trainWeight) return [dx];
-        const rows = dy.shape[0] as number;
-        const dw = tf.matMul(tf.ones([1, rows]), tf.mul(dy, savedNormed) as tf.Tensor2D).reshape([-1]); // [d]
-        return [dx, dw];
-      }),
-    };
-  }) as unknown as Parameters<typeof tf.customGrad>[0]);
-  const inputs: tf.Tensor[] = trainWeight ? [x, weight] : [x];
-  return (op as unknown as (...t: tf.Tensor[]) => tf.Tensor2D)(...inputs);
 }
 
 type Activation = (x: tf.Tensor) => tf.Tensor;
@@ -129,9 +102,13 @@ export function gpt2Mlp(ctx: BlockContext, prefix: string, x: tf.Tensor2D): tf.T
 export function llamaMlp(ctx: BlockContext, prefix: string, x: tf.Tensor2D): tf.Tensor2D {
   const act = activationFor(ctx.config.activation);
   const bias = ctx.config.mlpBias;
-  const gate = act(linear(ctx, `${prefix}.gate_proj`, x, 'out-in', bias)); // [N, f]
+  const gateRaw = linear(ctx, `${prefix}.gate_proj`, x, 'out-in', bias); // [N, f]
   const up = linear(ctx, `${prefix}.up_proj`, x, 'out-in', bias); // [N, f]
-  return linear(ctx, `${prefix}.down_proj`, tf.mul(gate, up), 'out-in', bias) as tf.Tensor2D; // [N, d]
+  // silu(gate)·up with a one-kernel backward on wasm (ops/fused.ts); other activations as composed
+  const silu = ctx.config.activation === 'silu' || ctx.config.activation === 'swish';
+  if (silu && webgpuFastPaths()) return linear(ctx, `${prefix}.down_proj`, swiGluWebgpu(gateRaw, up), 'out-in', bias) as tf.Tensor2D; // WGSL, [N, d]
+  const hidden = silu && fusedEnabled('HoneSwiGluGrad') ? swiGluFused(gateRaw, up) : tf.mul(act(gateRaw), up); // [N, f]
+  return linear(ctx, `${prefix}.down_proj`, hidden, 'out-in', bias) as tf.Tensor2D; // [N, d]
 }
 
 /**

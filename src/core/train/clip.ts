@@ -2,9 +2,11 @@
 //   total = ‖(‖g₁‖, ‖g₂‖, …)‖₂,  coef = min(max_norm / (total + 1e-6), 1),  g ← g · coef
 // torch multiplies even when coef is 1; so does this (it is exact in float32).
 import * as tf from '@tensorflow/tfjs';
+import { globalNormWebgpu, webgpuFastPaths } from '../kernels/webgpu';
 
 /** The global L2 norm of all gradients, as a scalar tensor (the caller disposes it). */
 export function globalNorm(grads: Iterable<tf.Tensor>): tf.Scalar {
+  if (webgpuFastPaths()) return globalNormWebgpu(grads); // one WGSL dispatch per gradient
   return tf.tidy(() => {
     // per-tensor L2 norms, as torch stacks them. √Σg² rather than tf.norm, which squares through a
     // broadcasting Pow (|g|^2): the same float32 products, in a cheaper kernel on wasm

@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { IGNORE_INDEX } from './batch';
 import { fastPathsEnabled, scopedGrad } from '../model/ops/linear';
+import { crossEntropySumWebgpu, webgpuFastPaths } from '../kernels/webgpu';
 
 /** Positions of the targets in the flattened [N·V] logits: row·V + target (int32 [N]). */
 function flatTargets(targets: tf.Tensor1D, vocab: number): tf.Tensor1D {
@@ -107,6 +108,7 @@ export function causalLmLossSum(logits: tf.Tensor3D, labels: tf.Tensor2D): tf.Sc
   return tf.tidy(() => {
     if (logits.shape[1] < 2) return tf.scalar(0); // one position: nothing to predict
     const { flatLogits, targets, mask } = shiftedTargets(logits, labels);
+    if (webgpuFastPaths()) return crossEntropySumWebgpu(flatLogits, targets, mask); // WGSL: 3 dispatches both ways
     return (fastPathsEnabled() ? softmaxCrossEntropySum : maskedCrossEntropySum)(flatLogits, targets, mask);
   });
 }

@@ -64,6 +64,8 @@ export function scaledDotAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4
         const dOutT = transposedMatrices(dy, rows, headDim); // B·nKv × [hd, rep·T]
         const dVT = matrices(sp, rows, keys).map((pg, g) => tf.matMul(dOutT[g], pg)); // B·nKv × [hd, S]
         // softmax backward, then the scale: dS = P ⊙ (dP − Σ_s dP ⊙ P) · scale
+        // (a one-kernel JS version measured 3.6 ms a call on small against ~1.4 ms for these four
+        // XNNPACK kernels, Node, 2 cores: not worth the kernels it saves)
         const dScores = tf.mul(tf.mul(sp, tf.sub(dProbs, tf.sum(tf.mul(dProbs, sp), -1, true))), scale); // [B, nh, T, S]
         const dSs = matrices(dScores, rows, keys); // B·nKv × [rep·T, S]
         const ks = matrices(sk, keys, headDim); // B·nKv × [S, hd]

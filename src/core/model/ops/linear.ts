@@ -8,7 +8,7 @@
 // the weight is held once, in its checkpoint layout: nothing is cached per weight.
 // Other backends transpose for free inside their matmuls and keep tfjs's own autograd.
 import * as tf from '@tensorflow/tfjs';
-import { installWasmKernels } from '../../kernels';
+import { installFusedKernels, installWasmKernels } from '../../kernels';
 
 /** GPT-2's Conv1D stores [in, out]; nn.Linear stores [out, in]. */
 export type WeightLayout = 'in-out' | 'out-in';
@@ -22,6 +22,7 @@ let forced: boolean | null = null;
 export function fastPathsEnabled(): boolean {
   const on = forced ?? tf.getBackend() === 'wasm';
   if (on && tf.getBackend() === 'wasm') installWasmKernels(); // the studio worker gets them here too
+  else if (on) installFusedKernels(); // forced on elsewhere (tests): the fused kernels' cpu versions
   return on;
 }
 

@@ -12,6 +12,10 @@
 import * as tf from '@tensorflow/tfjs';
 import type { HostTensor } from '../../model/safetensors';
 import { readHostAll } from '../../peft/types';
+import { ADAMW_KERNEL, type AdamWAttrs } from '../../kernels/adamw-kernel';
+import { hasFused, runFused } from '../../kernels/kernel-io';
+import { fastPathsEnabled } from '../../model/ops/linear';
+import { webgpuFastPaths } from '../../kernels/webgpu';
 
 export interface AdamWConfig {
   /** β1, β2: torch's defaults (0.9, 0.999) */
@@ -49,6 +53,8 @@ export class AdamW {
   /** Updates each parameter that has a gradient, in place. `grads` stay the caller's. */
   apply(params: Map<string, tf.Variable>, grads: Map<string, tf.Tensor>, lr: number): void {
     const [b1, b2] = this.config.betas;
+    // the fused kernel on wasm (and wherever a test forces the fast paths); elsewhere the ops below
+    const fused = (fastPathsEnabled() || webgpuFastPaths()) && hasFused(ADAMW_KERNEL);
     for (const [name, grad] of grads) {
       const param = params.get(name);
       if (!param) throw new Error(`AdamW.apply: gradient for "${name}" but no such trainable parameter`);
@@ -61,6 +67,26 @@ export class AdamW {
       const biasCorrection1 = 1 - b1 ** slot.step;
       const biasCorrection2Sqrt = Math.sqrt(1 - b2 ** slot.step);
       const stepSize = lr / biasCorrection1;
+      const decayFactor = decay && this.config.weightDecay !== 0 ? 1 - lr * this.config.weightDecay : 1;
+      if (fused) {
+        // one kernel per parameter (kernels/adamw-kernel.ts), bit for bit the ops below
+        const attrs: AdamWAttrs = {
+          decay: decayFactor,
+          oneMinusBeta1: 1 - b1,
+          beta2: b2,
+          oneMinusBeta2: 1 - b2,
+          biasCorrection2Sqrt,
+          eps: this.config.eps,
+          stepSize,
+        };
+        const [updated, m, v] = runFused(ADAMW_KERNEL, { param, grad, m: slot.m, v: slot.v }, attrs as unknown as Record<string, unknown>);
+        // assign takes the new tensors' data; dropping the handles leaves them owned by the variables
+        slot.m.assign(m);
+        slot.v.assign(v);
+        param.assign(updated);
+        tf.dispose([updated, m, v]);
+        continue;
+      }
       tf.tidy(() => {
         const decayed = decay && this.config.weightDecay !== 0 ? tf.mul(param, 1 - lr * this.config.weightDecay) : param; // p·(1 − lr·wd)
         const m = tf.add(slot.m, tf.mul(tf.sub(grad, slot.m), 1 - b1)); // lerp toward g

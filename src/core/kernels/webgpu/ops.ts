@@ -1,0 +1,67 @@
+// RMSNorm, SwiGLU's product and RoPE on WebGPU as custom gradients over the WGSL kernels
+// (kernels.ts): forward and backward are 1–2 dispatches each, against 6–13 for the tfjs
+// compositions they replace (blocks.ts rmsNorm and llamaMlp, attention.ts applyRope), whose
+// autograd also keeps every intermediate alive for the backward. Only the inputs are saved
+// (RMSNorm's backward recomputes the row's inverse RMS from x).
+import * as tf from '@tensorflow/tfjs';
+import { registerWebgpuKernels } from './kernels';
+
+function run(name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown> = {}): tf.Tensor[] {
+  registerWebgpuKernels(); // once; a caller may reach these without webgpuFastPaths()
+  const out = tf.engine().runKernel(name, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap);
+  return Array.isArray(out) ? (out as tf.Tensor[]) : [out as tf.Tensor];
+}
+
+/** customGrad calls its gradient outside any tidy; this one keeps only what it returns. */
+function scoped(fn: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[]): (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[] {
+  return (dy, saved) => tf.tidy(() => fn(dy, saved));
+}
+
+function isTrainable(t: tf.Tensor): boolean {
+  return t instanceof tf.Variable && t.trainable;
+}
+
+/** LlamaRMSNorm x [N, d] · rsqrt(mean(x²) + eps) · w [d]; gradients to x, and to w when it is a trainable variable. */
+export function rmsNormWebgpu(x: tf.Tensor2D, weight: tf.Tensor1D, eps: number): tf.Tensor2D {
+  const weightGrad = isTrainable(weight);
+  const op = tf.customGrad(((...args: unknown[]) => {
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const xIn = args[0] as tf.Tensor2D;
+    const [y] = run('HoneWebgpuRmsNorm', { x: xIn, weight }, { eps }); // [N, d]
+    save([xIn, weight]);
+    return {
+      value: y,
+      gradFunc: scoped((dy, [sx, sw]) => run('HoneWebgpuRmsNormGrad', { dy, x: sx, weight: sw }, { eps, weightGrad })), // dx [N, d], dw [d]
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  const inputs: tf.Tensor[] = weightGrad ? [x, weight] : [x];
+  return (op as unknown as (...t: tf.Tensor[]) => tf.Tensor2D)(...inputs);
+}
+
+/** silu(gate) · up for gate, up of one shape (SwiGLU's product); gradients to both. */
+export function swiGluWebgpu(gate: tf.Tensor, up: tf.Tensor): tf.Tensor {
+  const op = tf.customGrad(((g: tf.Tensor, u: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([g, u]);
+    return {
+      value: run('HoneWebgpuSwiGlu', { gate: g, up: u })[0], // [N, f]
+      gradFunc: scoped((dy, [sg, su]) => run('HoneWebgpuSwiGluGrad', { dy, gate: sg, up: su })), // d gate, d up [N, f]
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return (op as unknown as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor)(gate, up);
+}
+
+/**
+ * HF's apply_rotary_pos_emb for x [B, h, T, hd] with attention.ts's tables cos, signedSin
+ * [B, 1, T, hd] (rotate_half's sign folded into the sine). Gradient to x only: the tables are
+ * functions of the positions. The backward is the same kernel, transposed.
+ */
+export function ropeWebgpu(x: tf.Tensor4D, cos: tf.Tensor4D, signedSin: tf.Tensor4D): tf.Tensor4D {
+  const op = tf.customGrad(((xIn: tf.Tensor4D, save: tf.GradSaveFunc) => {
+    save([cos, signedSin]);
+    return {
+      value: run('HoneWebgpuRope', { x: xIn, cos, signedSin })[0], // [B, h, T, hd]
+      gradFunc: scoped((dy, [sc, ss]) => run('HoneWebgpuRope', { x: dy, cos: sc, signedSin: ss }, { transpose: true })), // [B, h, T, hd]
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return (op as unknown as (a: tf.Tensor) => tf.Tensor4D)(x);
+}
