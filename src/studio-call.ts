@@ -47,6 +47,9 @@ export async function longCall<T, Event>(
   const onEvent =
     onProgress || canCancel
       ? wrap((event: Event) => {
+          // Callbacks cross on their own message channel, so an event can arrive after the call has
+          // answered; it must not overwrite what the answer set (a view's final "Loaded …").
+          if (settled) return;
           if (signal?.aborted) askToCancel();
           onProgress?.(event);
         })

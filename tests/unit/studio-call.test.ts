@@ -55,9 +55,9 @@ describe('longCall', () => {
     job.activate();
     job.event(7); // the job runs now: asked again, accepted
     await flush();
-    job.event(8); // accepted already: not asked a third time
+    job.event(8); // accepted already: not asked a third time (and the call has answered: dropped)
     expect(await call).toBe('cancelled');
-    expect(events).toEqual([7, 8]);
+    expect(events).toEqual([7]);
     expect(job.log).toEqual(['start with callback', 'cancel → false', 'cancel → true']);
   });
 
@@ -86,6 +86,17 @@ describe('longCall', () => {
     quiet.finish('done');
     expect(await uncancellable).toBe('done');
     expect(quiet.log).toEqual(['start without callback']);
+  });
+
+  it('drops an event that arrives after the call answered (callbacks cross on their own channel)', async () => {
+    const job = fakeJob();
+    const events: number[] = [];
+    const call = longCall(job.start, null, { onProgress: (e) => events.push(e) });
+    job.event(1);
+    job.finish('loaded');
+    expect(await call).toBe('loaded');
+    job.event(2); // a late progress message, e.g. "loading the model…" after the answer
+    expect(events).toEqual([1]);
   });
 
   it('wraps the callback it passes (comlink proxy in the client)', async () => {
