@@ -30,16 +30,20 @@ function shardsOfIndex(bytes: Uint8Array): string[] {
   }
 }
 
-/** True when `value` names a Hub model rather than a folder: ORG/NAME[@REV] and no such local path. */
-async function isHubId(value: string): Promise<boolean> {
+/**
+ * The Hub id (ORG/NAME, the revision dropped) when `value` names a Hub model rather than a folder:
+ * ORG/NAME[@REV] and no such local path; else null.
+ */
+export async function hubIdOf(value: string): Promise<string | null> {
   const at = value.indexOf('@');
-  if (!isRepoId(at === -1 ? value : value.slice(0, at))) return false;
-  return stat(value).then(() => false, () => true);
+  const id = at === -1 ? value : value.slice(0, at);
+  if (!isRepoId(id)) return null;
+  return stat(value).then(() => null, () => id);
 }
 
 export async function readModelDir(dirOrId: string): Promise<ModelFiles> {
   let dir = dirOrId;
-  if (await isHubId(dirOrId)) {
+  if ((await hubIdOf(dirOrId)) !== null) {
     const { pullToCache } = await import('./commands/pull');
     dir = await pullToCache(dirOrId);
   }

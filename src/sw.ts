@@ -42,6 +42,8 @@ const sw = self as unknown as SwScope;
 const PREFIX = 'hone-';
 const APP_CACHE = `${PREFIX}app-${HONE_BUILD.version}`;
 const MODEL_CACHE = `${PREFIX}models-${HONE_BUILD.version}`;
+/** the build's files, looked up on every fetch */
+const APP_FILES = new Set(HONE_BUILD.app);
 const ISOLATION: Record<string, string> = {
   'Cross-Origin-Opener-Policy': 'same-origin',
   'Cross-Origin-Embedder-Policy': 'require-corp',
@@ -139,5 +141,5 @@ sw.addEventListener('fetch', (event) => {
   const path = url.pathname.slice(scope.pathname.length);
   if (request.mode === 'navigate') event.respondWith(networkFirst(request, APP_CACHE, 'index.html'));
   else if (path.startsWith('models/')) event.respondWith(networkFirst(request, MODEL_CACHE));
-  else if (HONE_BUILD.app.includes(path)) event.respondWith(cacheFirst(request, APP_CACHE));
+  else if (APP_FILES.has(path)) event.respondWith(cacheFirst(request, APP_CACHE));
 });

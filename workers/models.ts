@@ -1,7 +1,7 @@
 // Loading a stored model as the current one: shared by the Models list (studio.worker loadModel) and
 // by training, which reloads a run's model to resume or export it after the page was reloaded; and
 // pulling a model by Hub id (hubApi, below).
-import { loadCheckpoint } from '../src/core/model/checkpoint';
+import { loadCheckpoint, type Checkpoint } from '../src/core/model/checkpoint';
 import { Decoder } from '../src/core/model/decoder';
 import { getModel, getModelFiles, listModels, saveModel } from '../src/core/store';
 import { db, releaseCallback, requireBackend, requireModel, setCurrent, type LoadedModel } from './context';
@@ -12,6 +12,14 @@ import { HubError, DEFAULT_ENDPOINT } from '../src/core/hub/client';
 import { pullModel, type PullEvent } from '../src/core/hub/pull';
 import { deviceFit, estimateMemory, type DeviceLimits, type MemoryEstimate, type MemoryUse } from '../src/core/hub/memory';
 import { deleteCachedPull, listCachedPulls, OpfsPullStorage, cacheKey, type CachedPull } from './hub-storage';
+
+/** Builds the decoder for a validated checkpoint and makes it the current model. */
+export function makeCurrent(checkpoint: Checkpoint, summary: ModelSummary): ModelSummary {
+  // Build before disposing the old one: if this throws, the previous model stays usable.
+  const decoder = Decoder.fromHost(checkpoint.config, checkpoint.weights);
+  setCurrent({ summary, decoder, tokenizer: checkpoint.tokenizer, checkpoint });
+  return summary;
+}
 
 /** Reads a stored model's files, builds its decoder and makes it current (the old one is disposed). */
 export async function loadStoredModel(id: string): Promise<LoadedModel> {
@@ -93,10 +101,7 @@ async function importPulled(files: Map<string, Uint8Array>, name: string, source
   await emit('saving');
   const stored = await saveModel(await db(), modelInput(checkpoint, name, source), files);
   await emit('loading');
-  const decoder = Decoder.fromHost(checkpoint.config, checkpoint.weights);
-  const summary = summarize(stored);
-  setCurrent({ summary, decoder, tokenizer: checkpoint.tokenizer, checkpoint });
-  return summary;
+  return makeCurrent(checkpoint, summarize(stored));
 }
 
 export const hubApi = {

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from './backends';
 import type { BackendName, BackendReport } from '../src/core/backend/select';
 import { loadCheckpoint, type Checkpoint, type ModelFiles } from '../src/core/model/checkpoint';
-import { Decoder, computeLogits } from '../src/core/model/decoder';
+import { computeLogits } from '../src/core/model/decoder';
 import { generate as generateIds, type GenerationResult as IdsResult, type GenerationSettings } from '../src/core/model/generate';
 import {
   deleteModel as deleteStoredModel,
@@ -15,7 +15,7 @@ import {
 } from '../src/core/store';
 import { modelInput, summarize, type ModelSummary } from './model-summary';
 import { currentModel, db, getBackendReport, releaseCallback, requireBackend, requireModel, setBackendReport, setCurrent } from './context';
-import { hubApi, loadStoredModel } from './models';
+import { hubApi, loadStoredModel, makeCurrent } from './models';
 import { trainingApi } from './training';
 import { dataApi } from './data';
 import { evalApi } from './eval';
@@ -52,14 +52,6 @@ export interface ImportProgress {
 
 let backendStarting: Promise<BackendReport> | null = null;
 let generation: AbortController | null = null;
-
-/** Builds the decoder for a validated checkpoint and makes it the current model. */
-function makeCurrent(checkpoint: Checkpoint, summary: ModelSummary): ModelSummary {
-  // Build before disposing the old one: if this throws, the previous model stays usable.
-  const decoder = Decoder.fromHost(checkpoint.config, checkpoint.weights);
-  setCurrent({ summary, decoder, tokenizer: checkpoint.tokenizer, checkpoint });
-  return summary;
-}
 
 function toModelFiles(files: { name: string; bytes: ArrayBuffer }[]): ModelFiles {
   const map: ModelFiles = new Map();

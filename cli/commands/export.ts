@@ -2,16 +2,14 @@
 // whole Hugging Face checkpoint (config.json, model.safetensors, generation_config.json and the base's
 // tokenizer files) that transformers' Auto classes and Hone's own loader read back
 // (src/core/peft/lora/merge-export.ts). Written beside OUT and renamed into place: complete or absent.
-import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { loadCheckpoint } from '../../src/core/model/checkpoint';
 import { Decoder } from '../../src/core/model/decoder';
-import { isRepoId } from '../../src/core/hub/client';
 import { readAdapterFolder } from '../../src/core/peft';
 import { exportMergedCheckpoint } from '../../src/core/peft/lora/merge-export';
 import { type ParsedArgs, UsageError, required } from '../args';
 import { readAdapterDir } from '../read-adapter-dir';
-import { readModelDir } from '../read-model-dir';
+import { hubIdOf, readModelDir } from '../read-model-dir';
 import { baseModelName, refuseExisting, writeFolder } from './train';
 
 export interface ExportSummary {
@@ -37,8 +35,7 @@ export async function exportCommand(args: ParsedArgs): Promise<ExportSummary> {
     const method = readAdapterFolder(await readAdapterDir(adapterDir), decoder);
     try {
       // a Hub id given as --model (readModelDir pulled it) names the base; else the checkpoint's own name or the folder's
-      const hubId = modelDir.split('@')[0];
-      const baseModel = isRepoId(hubId) && !(await stat(modelDir).catch(() => null)) ? hubId : baseModelName(checkpoint.rawConfig, modelDir);
+      const baseModel = (await hubIdOf(modelDir)) ?? baseModelName(checkpoint.rawConfig, modelDir);
       const files = await exportMergedCheckpoint(decoder, method, { baseModel, rawConfig: checkpoint.rawConfig, baseFiles: modelFiles }).catch((error: Error) => {
         throw new Error(`--adapter ${adapterDir}: ${error.message}`, { cause: error });
       });

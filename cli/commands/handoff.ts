@@ -4,14 +4,12 @@
 // train's own (train.ts settingsFrom) and the run is prepared by the same builder (prepareRun), so
 // the defaults, the split, the row length and the method settings are the run's. Nothing trains.
 import { resolve } from 'node:path';
-import { stat } from 'node:fs/promises';
 import { loadCheckpoint } from '../../src/core/model/checkpoint';
 import { Decoder } from '../../src/core/model/decoder';
-import { handoffFolder } from '../../src/core/handoff';
-import { isRepoId } from '../../src/core/hub/client';
+import { checkpointHubId, handoffFolder } from '../../src/core/handoff';
 import { prepareRun, RunSettingsError } from '../../src/core/train/run-builder';
 import { type ParsedArgs, UsageError } from '../args';
-import { readModelDir } from '../read-model-dir';
+import { hubIdOf, readModelDir } from '../read-model-dir';
 import { fileRecordSource, readChatTemplate, refuseExisting, settingsFrom, writeFolder } from './train';
 
 export interface HandoffSummary {
@@ -23,8 +21,6 @@ export interface HandoffSummary {
   files: string[];
 }
 
-const HUB_ID = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/;
-
 /**
  * What the scripts load: --base-model; else the Hub id --model named (readModelDir pulled it, the
  * revision dropped: the cluster takes the Hub's); else the checkpoint's own Hub id; else the folder's absolute path.
@@ -32,10 +28,9 @@ const HUB_ID = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/;
 async function baseModelFor(args: ParsedArgs, rawConfig: Record<string, unknown>, modelDir: string): Promise<string> {
   const given = args.flags.get('base-model');
   if (given !== undefined) return given;
-  const id = modelDir.split('@')[0];
-  if (isRepoId(id) && !(await stat(modelDir).catch(() => null))) return id;
-  const name = rawConfig['_name_or_path'];
-  return typeof name === 'string' && HUB_ID.test(name) ? name : resolve(modelDir);
+  const hubId = await hubIdOf(modelDir);
+  if (hubId !== null) return hubId;
+  return checkpointHubId(rawConfig) ?? resolve(modelDir);
 }
 
 export async function handoffCommand(args: ParsedArgs): Promise<HandoffSummary> {

@@ -8,12 +8,11 @@
 // `hone train` (train.ts), and the rows come from the same run builder (src/core/train/run-builder.ts).
 import { once } from 'node:events';
 import { loadCheckpoint } from '../../src/core/model/checkpoint';
-import { TEXT_FORMATS, type TextFormatName } from '../../src/core/data/importers/types';
 import { buildRunData, type RunDataSummary } from '../../src/core/train/run-builder';
 import type { Row } from '../../src/core/train/batch';
-import { type ParsedArgs, UsageError, intFlag, numberFlag, required } from '../args';
+import { type ParsedArgs, UsageError, required } from '../args';
 import { readModelDir } from '../read-model-dir';
-import { readChatTemplate, readRecordsFile, rowFlags } from './train';
+import { formatFlag, readChatTemplate, readRecordsFile, rowFlags, seedFlag, validationFractionFlag } from './train';
 
 /** One row as TRL's collator names its columns. */
 export function rowLine(row: Row): string {
@@ -30,19 +29,15 @@ async function write(text: string): Promise<void> {
 export async function rowsCommand(args: ParsedArgs): Promise<undefined> {
   const flags = rowFlags(args);
   if (flags.maxLength === undefined) throw new UsageError('rows: --max-length is required (the longest row, in tokens)');
-  const format = args.flags.get('format') ?? 'auto';
-  if (format !== 'auto' && !(TEXT_FORMATS as readonly string[]).includes(format)) {
-    throw new UsageError(`--format must be auto or one of ${TEXT_FORMATS.join(', ')}, got "${format}"`);
-  }
+  const format = formatFlag(args);
   const modelDir = required(args, 'model');
   const dataFile = required(args, 'data');
   const chatTemplate = await readChatTemplate(flags.chatTemplateFile);
   const { tokenizer } = loadCheckpoint(await readModelDir(modelDir));
   // the same defaults as `hone train`: no validation share unless asked, seed 42
-  const validationFraction = numberFlag(args, 'val-fraction') ?? 0;
-  if (!(validationFraction >= 0 && validationFraction < 1)) throw new UsageError(`--val-fraction must be in [0, 1), got "${args.flags.get('val-fraction')}"`);
-  const seed = args.flags.has('seed') ? intFlag(args, 'seed', 0) : 42;
-  const { records, stageNames } = await readRecordsFile(dataFile, format as TextFormatName | 'auto');
+  const validationFraction = validationFractionFlag(args);
+  const seed = seedFlag(args);
+  const { records, stageNames } = await readRecordsFile(dataFile, format);
   const { train: rows, summary } = buildRunData(
     records,
     tokenizer,

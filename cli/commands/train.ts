@@ -19,9 +19,8 @@ import { trainerConfig, type TrainerConfig } from '../../src/core/train/config';
 import { Trainer, type ProgressEvent } from '../../src/core/train/loop';
 import { methodDefaults } from '../../src/core/train/run';
 import { prepareRun, RunSettingsError, type RunDataSummary, type RunRecordSource, type RunSettings, type SourceRecords } from '../../src/core/train/run-builder';
-import { LOSS_MODES, PROMPT_FORMATS } from '../../src/core/train/session-spec';
+import { LOSS_MODES, PROMPT_FORMATS, type LossMode, type PromptFormat } from '../../src/core/train/rows';
 import { stageSteps, type StageSteps } from '../../src/core/train/session-runs';
-import type { LossMode, PromptFormat } from '../../src/core/train/rows';
 import { type ParsedArgs, UsageError, intFlag, numberFlag, required } from '../args';
 import { readModelDir } from '../read-model-dir';
 
@@ -83,6 +82,27 @@ export function rowFlags(args: ParsedArgs): RowFlags {
   };
 }
 
+/** --format: a text format name, or auto (by the file's extension and contents). */
+export function formatFlag(args: ParsedArgs): TextFormatName | 'auto' {
+  const format = args.flags.get('format') ?? 'auto';
+  if (format !== 'auto' && !(TEXT_FORMATS as readonly string[]).includes(format)) {
+    throw new UsageError(`--format must be auto or one of ${TEXT_FORMATS.join(', ')}, got "${format}"`);
+  }
+  return format as TextFormatName | 'auto';
+}
+
+/** --val-fraction: 0 by default here (every example trains); the studio holds out 0.1. */
+export function validationFractionFlag(args: ParsedArgs): number {
+  const validationFraction = numberFlag(args, 'val-fraction') ?? 0;
+  if (!(validationFraction >= 0 && validationFraction < 1)) throw new UsageError(`--val-fraction must be in [0, 1), got "${args.flags.get('val-fraction')}"`);
+  return validationFraction;
+}
+
+/** --seed, 42 by default. */
+export function seedFlag(args: ParsedArgs): number {
+  return args.flags.has('seed') ? intFlag(args, 'seed', 0) : 42;
+}
+
 export interface Settings {
   modelDir: string;
   dataFile: string;
@@ -112,18 +132,13 @@ export function settingsFrom(args: ParsedArgs): Settings {
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UsageError(`--config must be a JSON object of ${method} settings, e.g. '{"r":4}'`);
     methodConfig = parsed as Record<string, unknown>;
   }
-  // 0 by default here (every example trains); the studio holds out 0.1
-  const validationFraction = numberFlag(args, 'val-fraction') ?? 0;
-  if (!(validationFraction >= 0 && validationFraction < 1)) throw new UsageError(`--val-fraction must be in [0, 1), got "${args.flags.get('val-fraction')}"`);
-  const format = args.flags.get('format') ?? 'auto';
-  if (format !== 'auto' && !(TEXT_FORMATS as readonly string[]).includes(format)) {
-    throw new UsageError(`--format must be auto or one of ${TEXT_FORMATS.join(', ')}, got "${format}"`);
-  }
+  const validationFraction = validationFractionFlag(args);
+  const format = formatFlag(args);
   const given = (name: string, value: unknown): Partial<TrainerConfig> => (args.flags.has(name) || args.switches.has(name) ? (value as Partial<TrainerConfig>) : {});
   const number = (name: string): number => Number(args.flags.get(name));
   const trainer: RunSettings['trainer'] = {
     totalSteps: positiveFlag(args, 'steps') ?? 100,
-    seed: args.flags.has('seed') ? intFlag(args, 'seed', 0) : 42,
+    seed: seedFlag(args),
     ...given('lr', { learningRate: number('lr') }),
     ...given('batch', { batchSize: positiveFlag(args, 'batch') }),
     ...given('grad-accum', { gradientAccumulationSteps: positiveFlag(args, 'grad-accum') }),
@@ -146,7 +161,7 @@ export function settingsFrom(args: ParsedArgs): Settings {
     modelDir: required(args, 'model'),
     dataFile: required(args, 'data'),
     out: resolve(required(args, 'out')),
-    format: format as TextFormatName | 'auto',
+    format,
     rows: rowFlags(args),
     run: { method: { name: method, config: methodConfig }, trainer, validationFraction },
   };
@@ -208,7 +223,7 @@ export async function trainCommand(args: ParsedArgs): Promise<TrainSummary> {
   const chatTemplate = await readChatTemplate(settings.rows.chatTemplateFile);
   const modelFiles = await readModelDir(settings.modelDir);
   const checkpoint = loadCheckpoint(modelFiles);
-  const source = await fileRecordSource(settings.dataFile, settings.format).read();
+  const source = await readRecordsFile(settings.dataFile, settings.format);
   const { tokenizer, config: modelConfig } = checkpoint;
   const { chatTemplateFile: _file, ...rowSettings } = settings.rows;
   const rows = { ...rowSettings, ...(chatTemplate === undefined ? {} : { chatTemplate }) };

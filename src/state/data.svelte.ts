@@ -144,22 +144,27 @@ export class DataState {
     this.pendingCsv = null;
   }
 
-  async #run(file: File, mapping: ColumnMapping | undefined): Promise<void> {
+  #run(file: File, mapping: ColumnMapping | undefined): Promise<void> {
+    const format = mapping ? 'csv' : this.format;
+    const name = this.importName.trim() || undefined;
+    // The File itself goes to the worker, which streams it: neither side holds the whole file.
+    return this.#importing(file.name, file.size, (options) => this.#studio.client.importDataset({ name: file.name, bytes: file }, { format, name, mapping }, options));
+  }
+
+  /** Runs one import (a file or a Hub split) with progress and cancelling, then reports how it ended. */
+  async #importing(
+    what: string,
+    total: number,
+    start: (options: { onProgress: (p: ImportProgress) => void; signal: AbortSignal }) => Promise<DatasetImportOutcome>,
+  ): Promise<void> {
     this.importing = true;
-    this.progress = { stage: 'reading', done: 0, total: file.size };
+    this.progress = { stage: 'reading', done: 0, total };
     const controller = (this.#import = new AbortController());
     try {
-      const format = mapping ? 'csv' : this.format;
-      const name = this.importName.trim() || undefined;
-      // The File itself goes to the worker, which streams it: neither side holds the whole file.
-      const outcome = await this.#studio.client.importDataset(
-        { name: file.name, bytes: file },
-        { format, name, mapping },
-        { onProgress: (p: ImportProgress) => (this.progress = p), signal: controller.signal },
-      );
-      await this.#finish(outcome, file.name);
+      const outcome = await start({ onProgress: (p) => (this.progress = p), signal: controller.signal });
+      await this.#finish(outcome, what);
     } catch (err) {
-      this.error = `Importing ${file.name} failed: ${errorMessage(err)}`;
+      this.error = `Importing ${what} failed: ${errorMessage(err)}`;
     } finally {
       this.#import = null;
       this.importing = false;
@@ -175,23 +180,8 @@ export class DataState {
       this.error = `“${request.dataset}” is not a Hub dataset id; write it as owner/name, e.g. databricks/databricks-dolly-15k.`;
       return;
     }
-    this.importing = true;
-    this.progress = { stage: 'reading', done: 0, total: 0 };
-    const controller = (this.#import = new AbortController());
-    try {
-      const name = this.importName.trim() || undefined;
-      const outcome = await this.#studio.client.importHubDataset(
-        { ...request, dataset: request.dataset.trim(), name },
-        { onProgress: (p: ImportProgress) => (this.progress = p), signal: controller.signal },
-      );
-      await this.#finish(outcome, request.dataset);
-    } catch (err) {
-      this.error = `Importing ${request.dataset} failed: ${errorMessage(err)}`;
-    } finally {
-      this.#import = null;
-      this.importing = false;
-      this.progress = null;
-    }
+    const name = this.importName.trim() || undefined;
+    await this.#importing(request.dataset, 0, (options) => this.#studio.client.importHubDataset({ ...request, dataset: request.dataset.trim(), name }, options));
   }
 
   async #finish(outcome: DatasetImportOutcome, what: string): Promise<void> {

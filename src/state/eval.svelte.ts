@@ -114,7 +114,7 @@ export class EvalState {
   #job: AbortController | null = null;
 
   get #api(): Studio['client']['api'] {
-    return this.#studio.client.remote;
+    return this.#studio.client.api;
   }
 
   readonly filteredRows = $derived.by(() => {

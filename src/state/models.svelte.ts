@@ -3,6 +3,7 @@
 // and pulling by Hub id (HubPullState): the id, revision, endpoint and token, progress with rate and
 // ETA, cancel, and the OPFS cache of pulls (partial ones resume).
 import type { CachedPull, HubPullEvent, MemoryFitAnswer, ModelSummary } from '../studio-client';
+import { DEFAULT_ENDPOINT as DEFAULT_HUB_ENDPOINT } from '../core/hub/client';
 import { connectAllowed } from '../core/hub/csp';
 import type { ModelCardInfo } from '../core/hub/cards';
 import { errorMessage, type Studio } from './studio.svelte';
@@ -104,7 +105,6 @@ export interface PullProgress {
 
 const ENDPOINT_KEY = 'hone.hub.endpoint';
 const TOKEN_KEY = 'hone.hub.token';
-export const DEFAULT_HUB_ENDPOINT = 'https://huggingface.co';
 
 function stored(storage: () => Storage, key: string): string | null {
   try {

@@ -1,7 +1,7 @@
 // The Train form's shared settings as the user edits them (numbers may be empty while typing), their
 // starting values, and their translation into the run spec's settings, checked field by field with
 // messages in the form's own words. Pure: no runes, no worker.
-import type { LossMode, PromptFormat, TrainSpec } from '../../workers/training';
+import type { LossMode, PromptFormat, TrainSpec } from '../studio-client';
 
 export type Schedule = 'constant' | 'linear' | 'cosine';
 

@@ -6,8 +6,7 @@ import { errorMessage, onePerStudio, type Studio } from './studio.svelte';
 import { saveBlob } from './download';
 import { FALLBACK, formSettings, type Hyperparameters } from './train-form';
 
-import type { LossMode, PromptFormat, RunDetail, RunSummary, TrainDefaults, TrainEvent, TrainExample, TrainingMethodInfo, TrainSpec } from '../studio-client';
-import type { DatasetRecord } from '../studio-client';
+import type { DatasetRecord, LossMode, PromptFormat, RunDetail, RunSummary, TrainDefaults, TrainEvent, TrainExample, TrainingMethodInfo, TrainSpec } from '../studio-client';
 
 export type { LossMode, PromptFormat, RunDetail, RunSummary, TrainDefaults, TrainEvent, TrainExample, TrainSpec };
 export type { Hyperparameters, Schedule } from './train-form';
@@ -76,7 +75,7 @@ export class TrainState {
   #run: AbortController | null = null;
 
   get #api(): Studio['client']['api'] {
-    return this.#studio.client.remote;
+    return this.#studio.client.api;
   }
 
   /** Loads the method list, models, datasets, run history and the chosen method's defaults. */
@@ -227,16 +226,7 @@ export class TrainState {
 
   /** Downloads the run's exported adapter folder as a zip. */
   async exportRun(runId: string): Promise<void> {
-    this.error = null;
-    this.busy = 'Exporting…';
-    try {
-      const { fileName, bytes } = await this.#api.exportTrainingRun(runId);
-      saveBlob(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/zip' }), fileName);
-    } catch (err) {
-      this.error = `Export failed: ${errorMessage(err)}`;
-    } finally {
-      this.busy = null;
-    }
+    await this.#download('Exporting…', 'Export', () => this.#api.exportTrainingRun(runId));
   }
 
   /** Downloads a LoRA run merged into its base model: a whole Hugging Face checkpoint, zipped. */

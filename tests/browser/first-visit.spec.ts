@@ -3,13 +3,11 @@
 // step 2 runs the FLAN experiment (micro preset, on the micro stand-in model), step 3 shows the
 // report. The built-in model files are answered by this test from tests/fixtures/hone-micro, so the
 // build's own public/models/hone-tiny (if any) is neither needed nor touched.
-import { readFileSync, readdirSync } from 'node:fs';
 import type { Page, Route } from 'playwright-core';
 import { HONE_MICRO } from '../../src/core/pretrain/micro';
-import { assert, assertEqual, waitForBackend, type BrowserTest, type TestContext } from './harness';
+import { assert, assertEqual, microModelFiles, openHome, waitForBackend, type BrowserTest, type TestContext } from './harness';
 
-const MICRO_DIR = new URL('../fixtures/hone-micro/', import.meta.url).pathname;
-const MICRO_FILES = new Map(readdirSync(MICRO_DIR).map((name) => [name, readFileSync(`${MICRO_DIR}${name}`)]));
+const MICRO_FILES = microModelFiles();
 const MICRO_MANIFEST = JSON.parse(MICRO_FILES.get('manifest.json')!.toString('utf8')) as { parameters: number };
 const HELD_OUT = ['paraphrase', 'sentiment', 'factual_qa'];
 const BUILT_IN_MODEL = 'built-in-hone-tiny';
@@ -42,12 +40,6 @@ async function guardNetwork({ context, baseUrl, log }: TestContext): Promise<voi
     }
     return route.continue();
   });
-}
-
-async function openHome(page: Page, url: string): Promise<void> {
-  await page.goto(url);
-  await waitForBackend(page);
-  await page.getByTestId('home-model').or(page.getByTestId('home-missing')).waitFor({ timeout: 90_000 });
 }
 
 const remoteState = (page: Page) =>

@@ -1,7 +1,7 @@
 // A tiny sequential harness for the browser specs: each spec file exports `tests`, and all tests
 // of one file share one fresh browser context (so IndexedDB starts empty per file and tests in a
 // file may build on each other, e.g. import → reload → still listed).
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import type { BrowserContext, Page } from 'playwright-core';
 import type {} from '../../src/studio-client'; // brings the `window.hone` declaration
 import { parseSafetensors, type HostTensor } from '../../src/core/model/safetensors';
@@ -78,6 +78,15 @@ export function modelFilesBase64(model: FixtureModel): { name: string; base64: s
   return MODEL_FILES.map((name) => ({ name, base64: readFileSync(fixturePath(model, name)).toString('base64') }));
 }
 
+/**
+ * The micro stand-in for the built-in model (tests/fixtures/hone-micro): file name → bytes, for
+ * specs that answer the app's requests for public/models/hone-tiny themselves.
+ */
+export function microModelFiles(): Map<string, Buffer> {
+  const dir = new URL('../fixtures/hone-micro/', import.meta.url).pathname;
+  return new Map(readdirSync(dir).map((name) => [name, readFileSync(`${dir}${name}`)]));
+}
+
 // ---- page helpers -------------------------------------------------------------------------------
 
 /** Waits until the worker has chosen a backend (the status bar leaves "choosing backend…"). */
@@ -92,4 +101,11 @@ export async function waitForBackend(page: Page, timeoutMs = 90_000): Promise<st
     { timeout: timeoutMs },
   );
   return (await chosen.textContent()) ?? '';
+}
+
+/** Opens url and waits for the Start page to show the stored model, or say that it is missing. */
+export async function openHome(page: Page, url: string): Promise<void> {
+  await page.goto(url);
+  await waitForBackend(page);
+  await page.getByTestId('home-model').or(page.getByTestId('home-missing')).waitFor({ timeout: 90_000 });
 }

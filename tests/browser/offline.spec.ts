@@ -3,15 +3,13 @@
 // (context.setOffline) and a reload opens the studio from the cache, cross-origin isolated, and the
 // Start page's three steps reach the comparison. As in first-visit.spec.ts the built-in model's files
 // are answered from tests/fixtures/hone-micro (the micro stand-in), so the run takes seconds.
-import { readFileSync, readdirSync } from 'node:fs';
 import type { Page, Route } from 'playwright-core';
-import { assert, assertEqual, waitForBackend, type BrowserTest } from './harness';
+import { assert, assertEqual, microModelFiles, openHome, type BrowserTest } from './harness';
 
 /** run.ts blocks service workers in every other spec; this one is about them. */
 export const serviceWorkers = 'allow';
 
-const MICRO_DIR = new URL('../fixtures/hone-micro/', import.meta.url).pathname;
-const MICRO_FILES = new Map(readdirSync(MICRO_DIR).map((name) => [name, readFileSync(`${MICRO_DIR}${name}`)]));
+const MICRO_FILES = microModelFiles();
 const MICRO_PARAMETERS = (JSON.parse(MICRO_FILES.get('manifest.json')!.toString('utf8')) as { parameters: number }).parameters;
 const HELD_OUT = ['paraphrase', 'sentiment', 'factual_qa'];
 const BUILT_IN_MODEL = 'built-in-hone-tiny';
@@ -21,12 +19,6 @@ const requests: string[] = [];
 let offline = false;
 /** while offline: what answered each request of the page and its studio worker */
 const answeredOffline: { path: string; fromServiceWorker: boolean }[] = [];
-
-async function openHome(page: Page, url: string): Promise<void> {
-  await page.goto(url);
-  await waitForBackend(page);
-  await page.getByTestId('home-model').or(page.getByTestId('home-missing')).waitFor({ timeout: 90_000 });
-}
 
 /** The service worker's caches: name → paths relative to the app's root. */
 const cacheContents = (page: Page) =>

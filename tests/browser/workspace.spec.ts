@@ -4,13 +4,12 @@
 // back fresh, and importing the file through the picker restores every store record for record. A
 // damaged file is refused, naming what is wrong, and changes nothing. The built-in model's files are
 // the micro stand-in (tests/fixtures/hone-micro), as in first-visit.spec.ts.
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { Page, Route } from 'playwright-core';
 import { readZip } from '../../src/core/zip';
-import { assert, assertEqual, waitForBackend, type BrowserTest } from './harness';
+import { assert, assertEqual, microModelFiles, waitForBackend, type BrowserTest } from './harness';
 
-const MICRO_DIR = new URL('../fixtures/hone-micro/', import.meta.url).pathname;
-const MICRO_FILES = new Map(readdirSync(MICRO_DIR).map((name) => [name, readFileSync(`${MICRO_DIR}${name}`)]));
+const MICRO_FILES = microModelFiles();
 const BUILT_IN_MODEL = 'built-in-hone-tiny';
 
 async function openHome(page: Page, url: string): Promise<void> {

@@ -19,10 +19,8 @@ import {
   saveModel,
   type HoneDb,
 } from '../../src/core/store';
+import { byteChunks, decodeChunks, firstInvalidUtf8 } from '../../src/core/data/decode';
 import {
-  byteChunks,
-  decodeChunks,
-  firstInvalidUtf8,
   importDatasetFile,
   importHubDataset,
   previewCsvColumns,

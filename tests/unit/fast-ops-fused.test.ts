@@ -8,21 +8,7 @@ import { setNodeBackend } from '../../cli/node-backend';
 import { rmsNormFused, ropeFused, swiGluFused } from '../../src/core/model/ops/fused';
 import { forceFastPaths } from '../../src/core/model/ops/linear';
 import { AdamW } from '../../src/core/train/optim/adamw';
-
-function relativeError(a: tf.Tensor, b: tf.Tensor): number {
-  expect(a.shape).toEqual(b.shape);
-  const x = a.dataSync();
-  const y = b.dataSync();
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < y.length; i++) {
-    diff = Math.max(diff, Math.abs(x[i] - y[i]));
-    scale = Math.max(scale, Math.abs(y[i]));
-  }
-  return scale === 0 ? diff : diff / scale;
-}
-
-const seeded = (shape: number[], seed: number): tf.Tensor => tf.randomNormal(shape, 0, 1, 'float32', seed);
+import { relativeError, seeded } from './compare';
 
 /** value and gradients of Σ f(xs) ⊙ cotangent with respect to every x */
 function valueAndGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[]): tf.Tensor[] {

@@ -18,24 +18,7 @@ import { causalLmLossSum } from '../../src/core/train/loss';
 import { AdamW } from '../../src/core/train/optim/adamw';
 import { createPeftModel } from '../../src/core/train/run';
 import { trainStep } from '../../src/core/train/step';
-
-/** max |a − b| / max |b|: relative to the tensor's scale, so near-zero entries do not blow it up. */
-function relativeError(a: tf.Tensor, b: tf.Tensor): number {
-  expect(a.shape).toEqual(b.shape);
-  const x = a.dataSync();
-  const y = b.dataSync();
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < y.length; i++) {
-    diff = Math.max(diff, Math.abs(x[i] - y[i]));
-    scale = Math.max(scale, Math.abs(y[i]));
-  }
-  return scale === 0 ? diff : diff / scale;
-}
-
-function seeded(shape: number[], seed: number): tf.Tensor {
-  return tf.randomNormal(shape, 0, 1, 'float32', seed);
-}
+import { relativeError, seeded } from './compare';
 
 /** f's value and its gradients with respect to `xs`, with the fast paths forced on or off. */
 function valueAndGrads(fast: boolean, f: (...xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[]): { value: tf.Tensor; grads: tf.Tensor[] } {

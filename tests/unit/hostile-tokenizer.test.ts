@@ -9,23 +9,14 @@ import { Template } from '@huggingface/jinja';
 import { loadCheckpoint } from '../../src/core/model/checkpoint';
 import { renderWithBudget } from '../../src/core/tokenizer/chat-render';
 import { backtrackingRisk, MAX_TOKEN_ID } from '../../src/core/tokenizer/checks';
-import { HoneTokenizer, TokenizerError } from '../../src/core/tokenizer/tokenizer';
+import { HoneTokenizer, type TokenizerError } from '../../src/core/tokenizer/tokenizer';
 import { readModelDir } from '../../cli/read-model-dir';
+import { tokenizerError } from './tokenizer-helpers';
 
 const fixture = (path: string) => fileURLToPath(new URL(`../fixtures/${path}`, import.meta.url));
 const gpt2Json = readFileSync(fixture('hf/tiny-gpt2/tokenizer.json'), 'utf8');
 const llamaJson = readFileSync(fixture('hf/tiny-llama/tokenizer.json'), 'utf8');
 const llamaConfig = readFileSync(fixture('hf/tiny-llama/tokenizer_config.json'), 'utf8');
-
-function tokenizerError(fn: () => unknown): TokenizerError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(TokenizerError);
-    return e as TokenizerError;
-  }
-  throw new Error('expected a TokenizerError');
-}
 
 /** Runs fn and returns how long it took, in ms (the rows of the issue took 40–54 s before). */
 function timed(fn: () => void): number {

@@ -5,7 +5,13 @@ import * as tf from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
 import { ConfigError, parseConfig } from '../../src/core/model/config';
 import { defaultInverseFrequencies, ropeInverseFrequenciesFor } from '../../src/core/model/rope';
-import { ropeInverseFrequencies } from '../../src/core/model/attention';
+
+/** HF's default inv_freq = 1 / θ^(arange(0, hd, 2) / hd), in float32 as torch computes it (the table the attention module used to keep). */
+function ropeInverseFrequencies(headDim: number, theta: number): Float32Array {
+  const out = new Float32Array(headDim / 2);
+  for (let i = 0; i < headDim / 2; i++) out[i] = 1 / Math.fround(Math.pow(theta, Math.fround((2 * i) / headDim)));
+  return out;
+}
 import { Decoder } from '../../src/core/model/decoder';
 import { loadFixture } from './decoder-fixtures';
 import { setNodeBackend } from '../../cli/node-backend';
@@ -55,7 +61,7 @@ describe('parseConfig rope scaling', () => {
 });
 
 describe('rope inverse frequencies', () => {
-  it('default equals the attention module table bit for bit', () => {
+  it('default equals HF\'s float32 table bit for bit', () => {
     for (const [hd, theta] of [[8, 10000], [64, 500000], [128, 1e6]] as const) {
       expect(defaultInverseFrequencies(hd, theta)).toEqual(ropeInverseFrequencies(hd, theta));
       expect(ropeInverseFrequenciesFor({ headDim: hd, ropeTheta: theta, ropeScaling: { type: 'dynamic', factor: 4 } })).toEqual(

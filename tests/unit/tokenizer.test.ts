@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { HoneTokenizer, TokenizerError } from '../../src/core/tokenizer/tokenizer';
+import { HoneTokenizer } from '../../src/core/tokenizer/tokenizer';
+import { tokenizerError } from './tokenizer-helpers';
 
 const read = (model: string, file: string) => readFileSync(fileURLToPath(new URL(`../fixtures/hf/${model}/${file}`, import.meta.url)), 'utf8');
 const load = (model: string) => HoneTokenizer.fromJson(read(model, 'tokenizer.json'), read(model, 'tokenizer_config.json'));
@@ -12,16 +13,6 @@ interface Probe {
   text: string;
   ids: number[];
   decoded: string;
-}
-
-function errorOf(fn: () => unknown): TokenizerError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(TokenizerError);
-    return e as TokenizerError;
-  }
-  throw new Error('expected a TokenizerError');
 }
 
 describe.each(['tiny-gpt2', 'tiny-llama'])('%s reproduces the reference tokenizer', (model) => {
@@ -57,7 +48,7 @@ describe('tiny-gpt2', () => {
   });
 
   it('refuses a chat without a template, naming the field', () => {
-    const error = errorOf(() => tokenizer.applyChatTemplate([{ role: 'user', content: 'hi' }]));
+    const error = tokenizerError(() => tokenizer.applyChatTemplate([{ role: 'user', content: 'hi' }]));
     expect(error.file).toBe('tokenizer_config.json');
     expect(error.field).toBe('chat_template');
     expect(error.message).toContain('tokenizer_config.json (field "chat_template"): has no chat template');
@@ -113,7 +104,7 @@ describe('configs and errors', () => {
   });
 
   it('a tokenizer.json that is not JSON', () => {
-    const error = errorOf(() => HoneTokenizer.fromJson('{"model": ', '{}'));
+    const error = tokenizerError(() => HoneTokenizer.fromJson('{"model": ', '{}'));
     expect(error.file).toBe('tokenizer.json');
     expect(error.message).toMatch(/^tokenizer\.json: is not valid JSON \(/);
   });
@@ -121,35 +112,35 @@ describe('configs and errors', () => {
   it('a tokenizer.json without a model, or with an unknown model type, names the field', () => {
     const json = JSON.parse(gpt2Json);
     delete json.model;
-    const missing = errorOf(() => HoneTokenizer.fromJson(JSON.stringify(json)));
+    const missing = tokenizerError(() => HoneTokenizer.fromJson(JSON.stringify(json)));
     expect(missing.field).toBe('model');
     expect(missing.message).toBe('tokenizer.json (field "model"): is missing or not an object; this file does not describe a tokenizer');
 
     const unknown = JSON.parse(gpt2Json);
     unknown.model.type = 'SentencePieceX';
-    expect(errorOf(() => HoneTokenizer.fromJson(JSON.stringify(unknown))).message).toBe(
+    expect(tokenizerError(() => HoneTokenizer.fromJson(JSON.stringify(unknown))).message).toBe(
       'tokenizer.json (field "model.type"): model type "SentencePieceX" is not supported (supported: BPE, WordPiece, Unigram)',
     );
 
     const noMerges = JSON.parse(gpt2Json);
     delete noMerges.model.merges;
-    expect(errorOf(() => HoneTokenizer.fromJson(JSON.stringify(noMerges))).field).toBe('model.merges');
+    expect(tokenizerError(() => HoneTokenizer.fromJson(JSON.stringify(noMerges))).field).toBe('model.merges');
   });
 
   it('what the library itself rejects becomes a TokenizerError naming tokenizer.json', () => {
     const json = JSON.parse(gpt2Json);
     json.decoder = { type: 'NoSuchDecoder' };
-    const error = errorOf(() => HoneTokenizer.fromJson(JSON.stringify(json)));
+    const error = tokenizerError(() => HoneTokenizer.fromJson(JSON.stringify(json)));
     expect(error.message).toBe('tokenizer.json: cannot be loaded: Unknown Decoder type: NoSuchDecoder');
   });
 
   it('a tokenizer_config.json that is not JSON', () => {
-    expect(errorOf(() => HoneTokenizer.fromJson(gpt2Json, 'nope')).message).toMatch(/^tokenizer_config\.json: is not valid JSON/);
+    expect(tokenizerError(() => HoneTokenizer.fromJson(gpt2Json, 'nope')).message).toMatch(/^tokenizer_config\.json: is not valid JSON/);
   });
 
   it('a chat template that does not parse is reported when used', () => {
     const tokenizer = HoneTokenizer.fromJson(gpt2Json, JSON.stringify({ chat_template: '{% for m in messages %}' }));
-    const error = errorOf(() => tokenizer.applyChatTemplate([]));
+    const error = tokenizerError(() => tokenizer.applyChatTemplate([]));
     expect(error.field).toBe('chat_template');
     expect(error.message).toMatch(/^tokenizer_config\.json \(field "chat_template"\): (cannot be parsed|failed while rendering): /);
   });

@@ -5,51 +5,21 @@
 // Non-finite weights are injected between updates (what an update with lr 1e39 did before), and a
 // poisoned forward gives non-finite losses; the tiny GPT-2 with LoRA is the model, as in train-loop.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { setNodeBackend } from '../../cli/node-backend';
-import { parseConfig } from '../../src/core/model/config';
-import { Decoder } from '../../src/core/model/decoder';
-import { randomWeights } from '../../src/core/model/random';
-import { LoraMethod } from '../../src/core/peft/lora/lora';
-import { PeftModel } from '../../src/core/peft/model';
-import { Rng } from '../../src/core/rng';
-import { IGNORE_INDEX, type Row } from '../../src/core/train/batch';
 import { MAX_LEARNING_RATE, trainerConfig, type TrainerConfig } from '../../src/core/train/config';
 import { Trainer, type ProgressEvent, type TrainableModel } from '../../src/core/train/loop';
 import { stateIsFinite, tensorsWithPrefix, type TrainerState } from '../../src/core/train/state';
-
-const configPath = fileURLToPath(new URL('../fixtures/hf/tiny-gpt2/config.json', import.meta.url));
-const MODEL_CONFIG = parseConfig(JSON.parse(readFileSync(configPath, 'utf8')));
-const BASE_WEIGHTS = randomWeights(MODEL_CONFIG, 3);
+import { MODEL_CONFIG, syntheticRows, tinyLoraModel } from './train-loop-fixture';
 
 beforeAll(async () => {
   await setNodeBackend('cpu');
 });
 
-function makeModel() {
-  const decoder = Decoder.fromHost(MODEL_CONFIG, BASE_WEIGHTS);
-  const lora = LoraMethod.create(decoder, { r: 2, lora_alpha: 4, lora_dropout: 0, target_modules: ['c_attn'] }, { seed: 1 });
-  const model = new PeftModel(decoder, lora);
-  return {
-    model,
-    dispose: () => {
-      model.dispose();
-      decoder.dispose();
-    },
-  };
-}
+const makeModel = () => tinyLoraModel({ r: 2, lora_alpha: 4, lora_dropout: 0, target_modules: ['c_attn'] }, 1);
 
-function rows(count: number, seed: number): Row[] {
-  const rng = new Rng(seed);
-  const ids = (n: number) => Array.from({ length: n }, () => 1 + rng.int(MODEL_CONFIG.vocabSize - 1));
-  return Array.from({ length: count }, () => {
-    const prompt = ids(3);
-    const completion = [...ids(2), 0];
-    return { inputIds: [...prompt, ...completion], labels: [...prompt.map(() => IGNORE_INDEX), ...completion] };
-  });
-}
+const rows = (count: number, seed: number) =>
+  syntheticRows(count, seed, { firstId: 1, vocab: MODEL_CONFIG.vocabSize, promptLength: () => 3, completionLength: () => 2, eos: 0 });
 
 const DATA = { train: rows(6, 1) };
 const CONFIG: Partial<TrainerConfig> & Pick<TrainerConfig, 'totalSteps' | 'padTokenId'> = { totalSteps: 10, batchSize: 2, learningRate: 1e-2, seed: 3, padTokenId: 0 };

@@ -6,12 +6,11 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { exportAdapterFolder } from '../../src/core/peft';
-import { Rng } from '../../src/core/rng';
-import { IGNORE_INDEX, type Row } from '../../src/core/train/batch';
 import { Trainer } from '../../src/core/train/loop';
 import { createPeftModel } from '../../src/core/train/run';
 import { useFixtureDecoders } from './decoder-fixtures';
 import { sameBits, snapshot } from './peft-helpers';
+import { syntheticRows } from './train-loop-fixture';
 
 const METHODS: [string, string, Record<string, unknown>][] = [
   ['lora (dropout on)', 'lora', { r: 4, lora_alpha: 8, lora_dropout: 0.1, target_modules: 'all-linear' }],
@@ -25,19 +24,9 @@ const METHODS: [string, string, Record<string, unknown>][] = [
   ['freeze', 'freeze', { trainable_layers: 1, train_norms: true }],
 ];
 
-/**
- * Synthetic training rows: a prompt of 2–5 random ids (labels −100), then a completion of 1–3 ids and
- * EOS (2, tiny-llama's), all scored, as the row builder makes a prompt-completion pair.
- */
-function rows(count: number, seed: number, vocab: number): Row[] {
-  const rng = new Rng(seed);
-  const ids = (n: number) => Array.from({ length: n }, () => 3 + rng.int(vocab - 3));
-  return Array.from({ length: count }, () => {
-    const prompt = ids(2 + rng.int(4));
-    const completion = [...ids(1 + rng.int(3)), 2];
-    return { inputIds: [...prompt, ...completion], labels: [...prompt.map(() => IGNORE_INDEX), ...completion] };
-  });
-}
+/** A prompt of 2–5 random ids, then a completion of 1–3 ids and EOS (2, tiny-llama's). */
+const rows = (count: number, seed: number, vocab: number) =>
+  syntheticRows(count, seed, { firstId: 3, vocab, promptLength: (rng) => 2 + rng.int(4), completionLength: (rng) => 1 + rng.int(3), eos: 2 });
 
 describe('training every method leaks nothing and leaves the base model untouched', () => {
   const { decoders } = useFixtureDecoders('cpu', ['tiny-llama']);

@@ -2,25 +2,13 @@
 // the weights of an uninterrupted one; pause, cancel, AbortSignal; validation, early stopping and
 // the best weights; progress events; no leaked tensors.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { setNodeBackend } from '../../cli/node-backend';
-import { parseConfig } from '../../src/core/model/config';
-import { Decoder } from '../../src/core/model/decoder';
-import { randomWeights } from '../../src/core/model/random';
-import { LoraMethod } from '../../src/core/peft/lora/lora';
-import { PeftModel } from '../../src/core/peft/model';
-import { Rng } from '../../src/core/rng';
-import { IGNORE_INDEX, type Row } from '../../src/core/train/batch';
 import { Trainer, type ProgressEvent, type TrainerData } from '../../src/core/train/loop';
 import { learningRateAt } from '../../src/core/train/schedule';
 import type { TrainerState } from '../../src/core/train/state';
 import type { TrainerConfig } from '../../src/core/train/config';
-
-const configPath = fileURLToPath(new URL('../fixtures/hf/tiny-gpt2/config.json', import.meta.url));
-const MODEL_CONFIG = parseConfig(JSON.parse(readFileSync(configPath, 'utf8')));
-const BASE_WEIGHTS = randomWeights(MODEL_CONFIG, 3);
+import { MODEL_CONFIG, syntheticRows, tinyLoraModel } from './train-loop-fixture';
 
 beforeAll(async () => {
   await setNodeBackend('cpu');
@@ -28,33 +16,20 @@ beforeAll(async () => {
 
 /** A fresh tiny GPT-2 with LoRA; `loraSeed` changes LoRA's A init (B starts at 0). */
 function makeModel(loraSeed: number, dropout = 0) {
-  const decoder = Decoder.fromHost(MODEL_CONFIG, BASE_WEIGHTS);
-  const lora = LoraMethod.create(decoder, { r: 4, lora_alpha: 8, lora_dropout: dropout, target_modules: ['c_attn', 'c_proj', 'c_fc'] }, { seed: loraSeed });
-  const model = new PeftModel(decoder, lora);
+  const { model, dispose } = tinyLoraModel({ r: 4, lora_alpha: 8, lora_dropout: dropout, target_modules: ['c_attn', 'c_proj', 'c_fc'] }, loraSeed);
   return {
     model,
     weights: () => new Map([...model.trainableVariables()].map(([n, v]) => [n, new Float32Array(v.dataSync() as Float32Array)])),
-    dispose: () => {
-      model.dispose();
-      decoder.dispose();
-    },
+    dispose,
   };
 }
 
 /**
- * Synthetic training rows: a prompt of 2–5 random ids (labels −100), then a completion of 1–4 ids and
- * EOS (0), all scored, as the row builder makes a prompt-completion pair. Rows fit the 12-token rows
+ * A prompt of 2–5 random ids, then a completion of 1–4 ids and EOS (0). Rows fit the 12-token rows
  * the run uses, so nothing is truncated.
  */
-function rows(count: number, seed: number): Row[] {
-  const rng = new Rng(seed);
-  const ids = (n: number) => Array.from({ length: n }, () => 1 + rng.int(MODEL_CONFIG.vocabSize - 1));
-  return Array.from({ length: count }, () => {
-    const prompt = ids(2 + rng.int(4));
-    const completion = [...ids(1 + rng.int(4)), 0];
-    return { inputIds: [...prompt, ...completion], labels: [...prompt.map(() => IGNORE_INDEX), ...completion] };
-  });
-}
+const rows = (count: number, seed: number) =>
+  syntheticRows(count, seed, { firstId: 1, vocab: MODEL_CONFIG.vocabSize, promptLength: (rng) => 2 + rng.int(4), completionLength: (rng) => 1 + rng.int(4), eos: 0 });
 
 const DATA: TrainerData = { train: rows(10, 1), validation: rows(3, 2) };
 

@@ -19,8 +19,6 @@ import { FLOPS_FORMULA, stepFlops } from './flops';
 import { benchPreset, type BenchPreset } from './presets';
 import { countGpuWork, matmulProbe, profileStep, sampleMemory, wasmHeapBytes, type GpuCounts, type MatmulResult, type MemorySample, type StepProfile } from './probes';
 
-export { matmulProbe, type MatmulResult };
-
 export interface BenchMethod {
   /** registry name */
   name: string;
@@ -290,6 +288,7 @@ export async function runTrainBench(options: TrainBenchOptions = {}): Promise<Tr
   const steps = nonNegativeInt(options.steps ?? 3, 'steps');
   if (steps === 0) throw new Error('train bench: steps must be at least 1 (nothing would be timed)');
   const seed = options.seed ?? 1234;
+  const profile = options.profile ?? true;
   const methods = benchMethods(options.methods);
   const progress = options.onProgress ?? (() => {});
   await tf.ready();
@@ -321,7 +320,6 @@ export async function runTrainBench(options: TrainBenchOptions = {}): Promise<Tr
         skipped.push(method.label);
         continue;
       }
-      const profile = options.profile ?? true;
       const r = await benchMethod(decoder, method, { preset, batch, matmulGflops: matmul.gflops, warmupSteps, steps, profile, seed });
       progress(`${backend}: ${method.label} ${r.tokensPerSecond.toFixed(1)} tokens/s (${r.msPerStep.toFixed(0)} ms/step, ${r.trainingGflops.toFixed(2)} GFLOP/s, loss ${r.lastLoss.toFixed(3)})`);
       results.push(r);

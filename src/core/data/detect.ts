@@ -3,6 +3,7 @@
 // first JSONL line or array element when the sample holds it whole, else by scanning the sample
 // for `"key":` (a pretty-printed SNI task or a record with a huge first field).
 import type { TextFormatName } from './importers/types';
+import { previewValue } from './record';
 
 export type RecordShape = 'alpaca' | 'dolly' | 'sharegpt' | 'messages' | 'sni' | 'trl' | 'hone';
 
@@ -117,12 +118,10 @@ export function detectFormat(sample: string, fileName?: string): TextFormatName 
       const objectStart = text.indexOf('{', start);
       keys = objectStart === -1 ? undefined : parsedKeys(firstObject(text, objectStart));
     }
-    const shape = shapeOfKeys(keys ?? scannedKeys(text));
+    const found = keys ?? scannedKeys(text);
+    const shape = shapeOfKeys(found);
     if (shape) return shape;
-    const seen = [...new Set(keys ?? scannedKeys(text))]
-      .slice(0, 12)
-      .map((k) => JSON.stringify(k.length > 40 ? `${k.slice(0, 40)}…` : k))
-      .join(', ');
+    const seen = [...new Set(found)].slice(0, 12).map((k) => previewValue(k, 40)).join(', ');
     throw new FormatDetectionError(
       `cannot tell which dataset format this JSON is: the first record has the keys ${seen || '(none)'}; ` +
         'Hone reads alpaca (instruction/input/output), dolly (instruction/context/response), sharegpt (conversations), ' +

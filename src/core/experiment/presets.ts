@@ -3,8 +3,6 @@
 import { FLAN_FULL, FLAN_QUICK, type FlanConfig, type FlanProgress } from './flan';
 import { CLUSTERS } from '../world/tasks';
 
-export { FLAN_FULL, FLAN_QUICK };
-
 export type FlanPreset = 'quick' | 'full' | 'micro';
 
 /**

@@ -81,6 +81,12 @@ function readme(settings: HandoffSettings, axolotl: boolean, counts: { train: nu
   return lines.join('\n');
 }
 
+/** config.json's `_name_or_path` when it reads as a Hub id (ORG/NAME), else null: what the scripts can load. */
+export function checkpointHubId(rawConfig: Record<string, unknown> | undefined): string | null {
+  const name = rawConfig?.['_name_or_path'];
+  return typeof name === 'string' && /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/.test(name) ? name : null;
+}
+
 export async function handoffFolder(input: HandoffInput): Promise<HandoffFolder> {
   const promptFormat = input.rows.promptFormat ?? 'alpaca';
   const seed = input.run.trainer.seed;

@@ -7,12 +7,11 @@ import { prepareRun } from '../train/run-builder';
 import { slug, type ExportedRun } from '../train/run-export';
 import { storedConfig, type SessionModel } from '../train/session';
 import { loadRecords, runRowSettings } from '../train/session-spec';
-import { handoffFolder } from './index';
+import { checkpointHubId, handoffFolder } from './index';
 
 /** What the scripts load: the checkpoint's own Hub id when it names one, else the model's name in the studio. */
 function baseModelOf(model: SessionModel): string {
-  const name = model.rawConfig?.['_name_or_path'];
-  return typeof name === 'string' && /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/.test(name) ? name : model.name;
+  return checkpointHubId(model.rawConfig) ?? model.name;
 }
 
 export async function handoffRun(db: HoneDb, model: SessionModel, runId: string): Promise<ExportedRun> {

@@ -12,8 +12,8 @@
 // layers and attention transpose on every call (model/ops). Strings, ranks above 4, other
 // permutations and batched gathers go to the backend's own kernels. Values are copied bit for bit.
 import * as tf from '@tensorflow/tfjs';
+import type { TensorInfo } from './kernel-io';
 
-type TensorInfo = { dataId: object; shape: number[]; dtype: tf.DataType };
 /** The parts of tfjs-backend-wasm's BackendWasm these kernels use (all public there). */
 interface WasmBackend {
   makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
@@ -81,18 +81,20 @@ function sliceInfo(args: KernelArgs, x: TensorInfo, begin: number[], size: numbe
   for (let i = b[0]; i < b[0] + s[0]; i++) {
     for (let j = b[1]; j < b[1] + s[1]; j++) {
       for (let k = b[2]; k < b[2] + s[2]; k++) {
-        const offset = i * st[0] + j * st[1] + k * st[2] + b[3];
-        if (run >= 64) {
-          target.set(source.subarray(offset, offset + run), o);
-          o += run;
-        } else {
-          // short runs: a plain loop beats creating a subarray per run
-          for (let e = offset; e < offset + run; e++) target[o++] = source[e];
-        }
+        copyRun(source, target, i * st[0] + j * st[1] + k * st[2] + b[3], o, run);
+        o += run;
       }
     }
   }
   return out;
+}
+
+type HeapView = Float32Array | Int32Array | Uint8Array;
+
+/** target[to …] = source[from …], `length` values: one set() for long runs, a plain loop for short ones. */
+function copyRun(source: HeapView, target: HeapView, from: number, to: number, length: number): void {
+  if (length >= 64) target.set(source.subarray(from, from + length), to);
+  else for (let e = 0; e < length; e++) target[to + e] = source[from + e]; // short runs: a loop beats a subarray per run
 }
 
 function unpackKernel(args: KernelArgs): TensorInfo[] {
@@ -163,7 +165,6 @@ function transposeKernel(args: KernelArgs): TensorInfo {
   return out;
 }
 
-
 function gatherKernel(args: KernelArgs): TensorInfo {
   const { x, indices } = args.inputs;
   const batchDims = (args.attrs.batchDims as number | undefined) ?? 0;
@@ -186,13 +187,8 @@ function gatherKernel(args: KernelArgs): TensorInfo {
   let to = 0;
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < ids2.length; j++) {
-      const from = (o * axisDim + ids2[j]) * inner;
-      if (inner >= 64) {
-        target.set(source.subarray(from, from + inner), to);
-        to += inner;
-      } else {
-        for (let e = from; e < from + inner; e++) target[to++] = source[e];
-      }
+      copyRun(source, target, (o * axisDim + ids2[j]) * inner, to, inner);
+      to += inner;
     }
   }
   return out;

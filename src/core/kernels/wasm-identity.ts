@@ -8,8 +8,8 @@
 // immutable in tfjs (a Variable's assign swaps its dataId, it never writes in place), so sharing
 // is safe; the backend already shares data the same way for Reshape (refCount per dataId).
 import * as tf from '@tensorflow/tfjs';
+import type { TensorInfo } from './kernel-io';
 
-type TensorInfo = { dataId: object; shape: number[]; dtype: tf.DataType };
 /** The part of tfjs-backend-wasm's BackendWasm this kernel uses (public there). */
 interface WasmBackend {
   incRef(dataId: object): void;

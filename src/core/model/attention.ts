@@ -4,7 +4,8 @@
 // grouped-query attention by repeating key/value heads as repeat_kv does).
 import * as tf from '@tensorflow/tfjs';
 import { linear, type BlockContext } from './blocks';
-import { scaledDotAttention, swapHalves } from './ops/attention-core';
+import { halfSwapMatrix, scaledDotAttention, swapHalves } from './ops/attention-core';
+import { fastPathsEnabled } from './ops/linear';
 import { attentionWebgpu, ropeWebgpu, webgpuFastPaths } from '../kernels/webgpu';
 
 /** A large negative added to masked scores: exp() of it is 0 in float32, and it stays finite. */
@@ -78,11 +79,13 @@ export function buildMaskBias(
 export interface RopeTables {
   cos: tf.Tensor4D;
   signedSin: tf.Tensor4D;
+  /** the half-swap permutation [hd, hd] where the fast paths are on (swapHalves), else null */
+  swap: tf.Tensor2D | null;
 }
 
 /** RoPE angle tables for `positionIds` [B, T]: angles position · θ^(−2i/hd), each half repeated. */
 export function ropeTables(invFreq: tf.Tensor1D, positionIds: tf.Tensor2D): RopeTables {
-  return tf.tidy(() => {
+  const tables = tf.tidy(() => {
     const [batch, time] = positionIds.shape;
     const freqs = tf.mul(tf.cast(positionIds, 'float32').reshape([batch, 1, time, 1]), invFreq); // [B, 1, T, hd/2]
     const sin = tf.sin(freqs); // [B, 1, T, hd/2]
@@ -91,15 +94,9 @@ export function ropeTables(invFreq: tf.Tensor1D, positionIds: tf.Tensor2D): Rope
       signedSin: tf.concat([tf.neg(sin), sin], -1) as tf.Tensor4D, // [B, 1, T, hd]
     };
   });
+  return { ...tables, swap: fastPathsEnabled() ? halfSwapMatrix(2 * invFreq.shape[0]) : null }; // swap [hd, hd] | null
 }
 
-/** HF's inv_freq = 1 / θ^(arange(0, hd, 2) / hd), in float32 as torch computes it. */
-export function ropeInverseFrequencies(headDim: number, theta: number): Float32Array {
-  const half = headDim / 2;
-  const out = new Float32Array(half);
-  for (let i = 0; i < half; i++) out[i] = 1 / Math.fround(Math.pow(theta, Math.fround((2 * i) / headDim)));
-  return out;
-}
 
 /**
  * HF's apply_rotary_pos_emb: x·cos + rotate_half(x)·sin with rotate_half([x1, x2]) = [−x2, x1].
@@ -108,7 +105,7 @@ export function ropeInverseFrequencies(headDim: number, theta: number): Float32A
  */
 function applyRope(x: tf.Tensor4D, rope: RopeTables): tf.Tensor4D {
   if (webgpuFastPaths()) return ropeWebgpu(x, rope.cos, rope.signedSin); // WGSL, 1 dispatch each way
-  const swapped = swapHalves(x); // [B, h, T, hd]
+  const swapped = swapHalves(x, rope.swap); // [B, h, T, hd]
   return tf.add(tf.mul(x, rope.cos), tf.mul(swapped, rope.signedSin)) as tf.Tensor4D; // [B, h, T, hd]
 }
 

@@ -3,7 +3,7 @@
 
 import { StoreNotFoundError } from './errors';
 import type { EvaluationRecord, HoneDb, RatingRecord } from './schema';
-import { approximateBytes, fireDeletes, fireWrites, newId, writeTransaction } from './transaction';
+import { approximateBytes, compareIds, fireDeletes, fireWrites, newId, writeTransaction } from './transaction';
 
 export type EvaluationInput = Omit<EvaluationRecord, 'id' | 'createdAt'> & { id?: string };
 /** Pass an existing id to change a rating rather than add another. */
@@ -41,7 +41,7 @@ export async function listEvaluations(
     evaluations = await db.getAllFromIndex('evaluations', 'byCreatedAt');
   }
   // ties within a millisecond: the later (time-ordered) id is the newer evaluation
-  return evaluations.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+  return evaluations.sort((a, b) => b.createdAt - a.createdAt || compareIds(b.id, a.id));
 }
 
 /** Deletes an evaluation and all of its ratings in one transaction. Unknown ids are a no-op. */
@@ -75,7 +75,7 @@ export async function saveRating(db: HoneDb, input: RatingInput): Promise<Rating
 /** An evaluation's ratings by when they were given (ties within a millisecond by id, which is creation order). */
 export async function listRatings(db: HoneDb, evaluationId: string): Promise<RatingRecord[]> {
   const ratings = await db.getAllFromIndex('ratings', 'byEvaluation', evaluationId);
-  return ratings.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return ratings.sort((a, b) => a.createdAt - b.createdAt || compareIds(a.id, b.id));
 }
 
 export async function deleteRating(db: HoneDb, id: string): Promise<void> {

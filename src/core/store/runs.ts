@@ -5,7 +5,7 @@
 
 import { StoreNotFoundError } from './errors';
 import type { CheckpointRecord, HoneDb, RunMetric, RunRecord, RunStatus, StoredTensor } from './schema';
-import { exactArrayBuffer, fireDeletes, fireWrites, newId, prefixRange, writeTransaction } from './transaction';
+import { compareIds, exactArrayBuffer, fireDeletes, fireWrites, newId, prefixRange, writeTransaction } from './transaction';
 
 export type RunInput = Omit<RunRecord, 'id' | 'createdAt' | 'updatedAt' | 'status' | 'metrics'> & {
   id?: string;
@@ -213,8 +213,4 @@ export async function loadBestCheckpoint(db: HoneDb, runId: string): Promise<Che
   const best = await tx.store.index('byRunValLoss').get(prefixRange(runId));
   await tx.done;
   return best;
-}
-
-function compareIds(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -96,6 +96,11 @@ export function fireDeletes<Names extends StoreNames<HoneSchema>[], Name extends
   for (const key of keys) target.delete(key);
 }
 
+/** Orders two ids as strings: with newId's layout, creation order. */
+export function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 let lastIdTime = 0;
 let idSequence = 0;
 // random bytes drawn 4 KiB at a time and hex by table: an import makes one id per example

@@ -6,7 +6,7 @@
 // naming tokenizer.json and the field path.
 import { TokenizerError } from './errors';
 
-type Json = Record<string, unknown>;
+export type Json = Record<string, unknown>;
 
 const FILE = 'tokenizer.json';
 
@@ -17,7 +17,8 @@ export const MAX_TOKEN_ID = (1 << 22) - 1;
 /** Sections whose nesting (Sequence inside Sequence) is walked; deeper than this is not a real file. */
 const MAX_DEPTH = 32;
 
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+/** A JSON object: not null, not a list. */
+export const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const isId = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value) && value >= 0;
 

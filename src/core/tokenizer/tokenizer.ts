@@ -4,19 +4,15 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import { Template } from '@huggingface/jinja';
 import { renderWithBudget, TemplateBudgetError } from './chat-render';
-import { checkPatterns, checkStructure, vocabSizeOf } from './checks';
+import { checkPatterns, checkStructure, isObject, vocabSizeOf, type Json } from './checks';
 import { TokenizerError } from './errors';
 
 export { TokenizerError };
-
-type Json = Record<string, unknown>;
 
 export interface ChatMessage {
   role: string;
   content: string;
 }
-
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function parseJsonObject(text: string, file: string): Json {
   let json: unknown;
@@ -72,11 +68,11 @@ function leadingPrefix(json: Json): LeadingPrefix | null {
     text = normalizer['prepend'] as string;
     json['normalizer'] = null;
   } else if (sequence['type'] === 'Sequence' && Array.isArray(sequence['normalizers'])) {
-    const parts = sequence['normalizers'] as unknown[];
-    const first = parts.findIndex(isPrepend);
-    if (first === -1 || parts.filter(isPrepend).length > 1 || first !== 0) return null;
-    text = (parts[first] as Json)['prepend'] as string;
-    json['normalizer'] = { ...sequence, normalizers: parts.slice(1) };
+    const [first, ...rest] = sequence['normalizers'] as unknown[];
+    // only a leading Prepend, and only one, is the legacy shape
+    if (!isPrepend(first) || rest.some(isPrepend)) return null;
+    text = first['prepend'] as string;
+    json['normalizer'] = { ...sequence, normalizers: rest };
   }
   if (text === null) return null;
   const added = Array.isArray(json['added_tokens']) ? (json['added_tokens'] as unknown[]) : [];
@@ -92,7 +88,8 @@ export class HoneTokenizer {
   /** the model's unknown token (tokenizer.json model.unk_token), null when it has none; eval refuses options that encode to it */
   readonly unkTokenId: number | null;
   readonly chatTemplate: string | null;
-  private compiledTemplate: Template | null = null;
+  /** compiled chat templates by source: the tokenizer's own and any given to applyChatTemplate */
+  private readonly compiledTemplates = new Map<string, Template>();
 
   private constructor(
     private readonly tokenizer: Tokenizer,
@@ -169,7 +166,10 @@ export class HoneTokenizer {
    * SFTConfig.chat_template; the training-row builder's generation-marker rewrite).
    */
   applyChatTemplate(messages: ChatMessage[], opts: { addGenerationPrompt?: boolean; chatTemplate?: string } = {}): string {
-    if (opts.chatTemplate !== undefined) return this.renderTemplate(this.compileOther(opts.chatTemplate), messages, opts, 'the chat template given');
+    if (opts.chatTemplate !== undefined) {
+      const given = 'the chat template given';
+      return this.renderTemplate(this.compile(opts.chatTemplate, given), messages, opts, given);
+    }
     if (this.chatTemplate === null) {
       throw new TokenizerError(
         'has no chat template; choose a prompt template for this model instead, or use a model that ships one',
@@ -177,27 +177,19 @@ export class HoneTokenizer {
         'chat_template',
       );
     }
-    if (this.compiledTemplate === null) {
-      try {
-        this.compiledTemplate = new Template(this.chatTemplate);
-      } catch (e) {
-        throw new TokenizerError(`cannot be parsed: ${(e as Error).message}`, 'tokenizer_config.json', 'chat_template');
-      }
-    }
-    return this.renderTemplate(this.compiledTemplate, messages, opts);
+    return this.renderTemplate(this.compile(this.chatTemplate, 'tokenizer_config.json'), messages, opts);
   }
 
-  private readonly otherTemplates = new Map<string, Template>();
-
-  private compileOther(source: string): Template {
-    let compiled = this.otherTemplates.get(source);
+  /** Compiles a template source once; a parse error names `file`. */
+  private compile(source: string, file: string): Template {
+    let compiled = this.compiledTemplates.get(source);
     if (compiled === undefined) {
       try {
         compiled = new Template(source);
       } catch (e) {
-        throw new TokenizerError(`cannot be parsed: ${(e as Error).message}`, 'the chat template given', 'chat_template');
+        throw new TokenizerError(`cannot be parsed: ${(e as Error).message}`, file, 'chat_template');
       }
-      this.otherTemplates.set(source, compiled);
+      this.compiledTemplates.set(source, compiled);
     }
     return compiled;
   }

@@ -8,6 +8,7 @@
 // the price of a rollback that needs no storage.
 import * as tf from '@tensorflow/tfjs';
 import { stateIsFinite, type TrainerState } from './state';
+import { weightsFiniteProbe } from './step';
 
 export class DivergenceGuard {
   /** the latest all-finite state: what a non-finite update is rolled back to */
@@ -66,9 +67,9 @@ export class DivergenceGuard {
   }
 }
 
-/** One read-back: Σ(w·0) over every weight is 0 exactly when all are finite (as step.ts checks). */
+/** One read-back of the check step.ts folds into its own. */
 export async function weightsAreFinite(params: Map<string, tf.Variable>): Promise<boolean> {
-  const check = tf.tidy(() => tf.addN([...params.values()].map((w) => tf.sum(tf.mul(w, 0))))); // []
+  const check = tf.tidy(() => weightsFiniteProbe(params)); // []
   try {
     return (await check.data())[0] === 0;
   } finally {

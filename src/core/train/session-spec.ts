@@ -9,13 +9,10 @@ import { getMethod } from '../peft/registry';
 import '../peft/methods';
 import { TRAINER_DEFAULTS, type TrainerConfig } from './config';
 import { methodDefaults, type MethodSpec, type TrainExample } from './run';
-import { DEFAULT_MAX_LENGTH, DEFAULT_VALIDATION_FRACTION, pairRecord, splitOff, type RunRecordSource, type RunSettings, type SourceRecords } from './run-builder';
+import { DEFAULT_MAX_LENGTH, DEFAULT_VALIDATION_FRACTION, pairRecord, type RunRecordSource, type RunSettings, type SourceRecords } from './run-builder';
 import { LOSS_MODES, PROMPT_FORMATS, type LossMode, type PromptFormat } from './rows';
 
 export type { MethodSpec };
-export { DEFAULT_MAX_LENGTH, DEFAULT_VALIDATION_FRACTION, pairRecord, splitOff };
-
-export { LOSS_MODES, PROMPT_FORMATS };
 
 export interface TrainSpec {
   /** the stored model to adapt; it must be the loaded one */

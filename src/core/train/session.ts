@@ -1,4 +1,4 @@
-// One training run with its IndexedDB record: builds rows and the PEFT model from a TrainSpec,
+// One training run with its IndexedDB record: builds rows and the PEFT model from a TrainSpec (session-build.ts),
 // trains with the Trainer, streams progress, stores metrics (batched) and resumable checkpoints,
 // and resumes a run from its latest checkpoint, also after the worker that ran it was terminated.
 // The Trainer runs in segments that end at metric-flush and checkpoint boundaries (cancel() at the
@@ -7,9 +7,7 @@
 // A full disk (StorageQuotaError) pauses the run instead: the store wrote nothing of the refused
 // checkpoint or metrics, so the previous checkpoint is intact and a resume continues from it.
 // A run that diverges (loop.ts) ends 'diverged' keeping its last finite checkpoint, which Export gives.
-import type { Decoder } from '../model/decoder';
 import type { PeftModel } from '../peft/model';
-import type { HoneTokenizer } from '../tokenizer/tokenizer';
 import {
   appendRunMetrics,
   createRun,
@@ -19,17 +17,16 @@ import {
   saveCheckpoint,
   StorageQuotaError,
   updateRun,
-  type CheckpointRecord,
   type HoneDb,
   type RunMetric,
 } from '../store';
-import type { TrainerConfig } from './config';
-import { Trainer, type ProgressEvent, type RunResult, type TrainerData } from './loop';
-import { prepareRun, type PreparedRun } from './run-builder';
-import { checkSpec, defaultCheckpointEvery, loadRecords, runRowSettings, type TrainSpec } from './session-spec';
+import { Trainer, type ProgressEvent, type RunResult } from './loop';
+import { buildSessionRun, trainerStateOf, type SessionModel } from './session-build';
+import { checkSpec, type TrainSpec } from './session-spec';
 import { storedConfig, summarize, type RunStatusView, type RunSummary, type StoredRunConfig } from './session-runs';
-import type { TrainerState, TrainerStateJson } from './state';
+import type { TrainerState } from './state';
 
+export { buildSessionRun, trainerStateOf, type Built, type SessionModel } from './session-build';
 export { checkSpec, trainingDefaults, type MethodSpec, type TrainDefaults, type TrainSpec } from './session-spec';
 export * from './session-runs';
 
@@ -50,16 +47,6 @@ export type TrainEvent =
     }
   | { kind: 'status'; runId: string; status: RunStatusView; message?: string }
   | { kind: 'checkpoint'; runId: string; step: number };
-
-/** The model a session trains: the stored model's id and name with its live decoder and tokenizer. */
-export interface SessionModel {
-  id: string;
-  name: string;
-  decoder: Decoder;
-  tokenizer: HoneTokenizer;
-  /** the checkpoint's own config.json, written into full / freeze exports */
-  rawConfig?: Record<string, unknown>;
-}
 
 export interface SessionOptions {
   /** store metric points every this many updates (default 10): one IndexedDB write per batch, not per step */
@@ -351,51 +338,3 @@ function withDefaults(options: SessionOptions): Required<SessionOptions> {
   if (!Number.isInteger(metricsEvery) || metricsEvery < 1) throw new Error(`TrainingSession: metricsEvery must be a whole number ≥ 1, got ${metricsEvery}`);
   return { metricsEvery, keepCheckpoints };
 }
-
-export interface Built {
-  stored: Omit<StoredRunConfig, 'trainer'>;
-  trainerInput: TrainerConfig;
-  peft: PeftModel;
-  data: TrainerData;
-}
-
-/** Rows, the PEFT model and the resolved settings for a spec (the run builder); nothing is stored. The caller disposes `peft`. */
-export async function buildSessionRun(db: HoneDb, model: SessionModel, spec: TrainSpec): Promise<Built> {
-  checkSpec(spec);
-  const source = await loadRecords(db, spec);
-  let prepared: PreparedRun;
-  try {
-    prepared = prepareRun(model.decoder, model.tokenizer, source, {
-      method: spec.method,
-      trainer: spec.trainer,
-      rows: runRowSettings(spec),
-      validationFraction: spec.validationFraction,
-    });
-  } catch (error) {
-    throw new Error(`Training settings: ${(error as Error).message}`, { cause: error });
-  }
-  const { peft, summary } = prepared;
-  const rowSettings = runRowSettings(spec);
-  const stored: Omit<StoredRunConfig, 'trainer'> = {
-    name: spec.name?.trim() || `${spec.method.name} · ${new Date().toISOString().slice(0, 16).replace('T', ' ')}`,
-    spec: structuredClone(spec),
-    method: { name: spec.method.name, config: prepared.methodConfig },
-    maxLength: prepared.maxLength,
-    promptFormat: rowSettings.promptFormat ?? 'alpaca',
-    loss: rowSettings.loss ?? 'completion',
-    packing: rowSettings.packing ?? false,
-    checkpointEvery: spec.checkpointEvery ?? defaultCheckpointEvery(spec.trainer.totalSteps),
-    trainable: peft.trainableParameterCount(),
-    rows: { ...summary.rows, dropped: summary.dropped.reduce((n, d) => n + d.count, 0) },
-    data: summary,
-  };
-  return { stored, trainerInput: prepared.trainer, peft, data: prepared.data };
-}
-
-/** A checkpoint record as the Trainer's state (float32 views over the stored buffers). */
-export function trainerStateOf(checkpoint: CheckpointRecord): TrainerState {
-  const json = (checkpoint.state as { trainer?: TrainerStateJson }).trainer;
-  if (!json) throw new Error(`Checkpoint at step ${checkpoint.step} has no trainer state; it was not saved by a training run.`);
-  return { json, tensors: checkpoint.tensors.map((t) => ({ name: t.name, shape: [...t.shape], data: new Float32Array(t.data) })) };
-}
-

@@ -114,6 +114,14 @@ export function computeGradients(
 }
 
 /**
+ * Σ(w·0) over every weight, [] : 0 exactly when all are finite and NaN otherwise (0·±Inf = NaN);
+ * unlike Σw it cannot overflow. Call inside tf.tidy (or dispose the result).
+ */
+export function weightsFiniteProbe(params: Map<string, tf.Variable>): tf.Scalar {
+  return tf.addN([...params.values()].map((w) => tf.sum(tf.mul(w, 0)))) as tf.Scalar; // []
+}
+
+/**
  * One optimizer update over `microBatches` (one entry without accumulation). Non-finite loss or
  * gradient norm skips the update entirely and reports it; nothing is left allocated either way.
  * Async because loss and norm are read back with `await data()` (dataSync misbehaves on WebGPU);
@@ -130,9 +138,8 @@ export async function trainStep(
   const realTokens = microBatches.reduce((n, b) => n + b.realTokens, 0);
   const { loss, grads } = computeGradients(forward, params, microBatches, options.accumulation);
   try {
-    // one read-back for all three numbers: each read waits for the backend. Σ(w·0) is 0 when every
-    // weight is finite and NaN otherwise (0·±Inf = NaN), and unlike Σw it cannot overflow.
-    const stats = tf.tidy(() => tf.stack([loss, globalNorm(grads.values()), tf.addN([...params.values()].map((w) => tf.sum(tf.mul(w, 0))))]));
+    // one read-back for all three numbers: each read waits for the backend
+    const stats = tf.tidy(() => tf.stack([loss, globalNorm(grads.values()), weightsFiniteProbe(params)]));
     let lossValue: number;
     let gradNorm: number;
     let weightsCheck: number;

@@ -11,9 +11,6 @@ import type { ColumnMapping, FormatName, TextFormatName } from '../importers/typ
 import { byteChunks, decodeChunks, DECODE_CHUNK_BYTES, UndecodableTextError } from '../decode';
 import { formatImportError, type ImportError, type InstructionRecord } from '../record';
 
-// the strict decoder moved to ../decode.ts (the CLI uses it too); re-exported for existing callers
-export { byteChunks, decodeChunks, firstInvalidUtf8 } from '../decode';
-
 export interface DatasetFile {
   name: string;
   /** a File (or Blob) is read as a stream: neither the page nor the worker holds the whole file */
@@ -44,9 +41,6 @@ export type DatasetImportOutcome =
   | { status: 'imported'; format: FormatName; dataset: DatasetRecord }
   | { status: 'invalid'; format: FormatName | 'unknown'; errors: ImportError[]; message: string }
   | { status: 'cancelled' };
-
-/** Bytes read per step (the CSV preview reads one such slice). */
-const CHUNK_BYTES = DECODE_CHUNK_BYTES;
 
 function baseName(fileName: string): string {
   const base = fileName.split(/[\\/]/).pop() ?? fileName;
@@ -179,11 +173,11 @@ export function guessMapping(columns: readonly string[]): Partial<ColumnMapping>
   return mapping;
 }
 
-/** Reads the header and first rows of a CSV/TSV file (only its first 1 MB) for the mapping step. */
+/** Reads the header and first rows of a CSV/TSV file (only its first DECODE_CHUNK_BYTES, 1 MB) for the mapping step. */
 export async function previewCsvColumns(file: DatasetFile): Promise<CsvPreview> {
   const source = file.bytes;
   const size = source instanceof Blob ? source.size : source.byteLength;
-  const sliceEnd = Math.min(size, CHUNK_BYTES);
+  const sliceEnd = Math.min(size, DECODE_CHUNK_BYTES);
   const head = source instanceof Blob ? new Uint8Array(await source.slice(0, sliceEnd).arrayBuffer()) : new Uint8Array(source instanceof Uint8Array ? source.buffer : source, source instanceof Uint8Array ? source.byteOffset : 0, sliceEnd);
   const text = new TextDecoder('utf-8').decode(head).replace(/^\uFEFF/, '');
   const firstLine = text.split('\n', 1)[0];

@@ -26,7 +26,6 @@ export function forceWebgpuFastPaths(value: boolean | null): void {
 }
 
 export { registerWebgpuKernels, WEBGPU_KERNEL_NAMES } from './kernels';
-export { installWebgpuAddN } from './addn';
 export { rmsNormWebgpu, ropeWebgpu, swiGluWebgpu } from './ops';
 export { attentionWebgpu } from './attention';
 export { crossEntropySumWebgpu } from './cross-entropy';

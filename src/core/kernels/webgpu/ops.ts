@@ -4,17 +4,13 @@
 // autograd also keeps every intermediate alive for the backward. Only the inputs are saved
 // (RMSNorm's backward recomputes the row's inverse RMS from x).
 import * as tf from '@tensorflow/tfjs';
+import { scopedGrad } from '../../model/ops/linear'; // customGrad calls its gradient outside any tidy
 import { registerWebgpuKernels } from './kernels';
 
 function run(name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown> = {}): tf.Tensor[] {
   registerWebgpuKernels(); // once; a caller may reach these without webgpuFastPaths()
   const out = tf.engine().runKernel(name, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap);
   return Array.isArray(out) ? (out as tf.Tensor[]) : [out as tf.Tensor];
-}
-
-/** customGrad calls its gradient outside any tidy; this one keeps only what it returns. */
-function scoped(fn: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[]): (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[] {
-  return (dy, saved) => tf.tidy(() => fn(dy, saved));
 }
 
 function isTrainable(t: tf.Tensor): boolean {
@@ -31,7 +27,7 @@ export function rmsNormWebgpu(x: tf.Tensor2D, weight: tf.Tensor1D, eps: number):
     save([xIn, weight]);
     return {
       value: y,
-      gradFunc: scoped((dy, [sx, sw]) => run('HoneWebgpuRmsNormGrad', { dy, x: sx, weight: sw }, { eps, weightGrad })), // dx [N, d], dw [d]
+      gradFunc: scopedGrad((dy, [sx, sw]) => run('HoneWebgpuRmsNormGrad', { dy, x: sx, weight: sw }, { eps, weightGrad })), // dx [N, d], dw [d]
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   const inputs: tf.Tensor[] = weightGrad ? [x, weight] : [x];
@@ -44,7 +40,7 @@ export function swiGluWebgpu(gate: tf.Tensor, up: tf.Tensor): tf.Tensor {
     save([g, u]);
     return {
       value: run('HoneWebgpuSwiGlu', { gate: g, up: u })[0], // [N, f]
-      gradFunc: scoped((dy, [sg, su]) => run('HoneWebgpuSwiGluGrad', { dy, gate: sg, up: su })), // d gate, d up [N, f]
+      gradFunc: scopedGrad((dy, [sg, su]) => run('HoneWebgpuSwiGluGrad', { dy, gate: sg, up: su })), // d gate, d up [N, f]
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return (op as unknown as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor)(gate, up);
@@ -60,7 +56,7 @@ export function ropeWebgpu(x: tf.Tensor4D, cos: tf.Tensor4D, signedSin: tf.Tenso
     save([cos, signedSin]);
     return {
       value: run('HoneWebgpuRope', { x: xIn, cos, signedSin })[0], // [B, h, T, hd]
-      gradFunc: scoped((dy, [sc, ss]) => run('HoneWebgpuRope', { x: dy, cos: sc, signedSin: ss }, { transpose: true })), // [B, h, T, hd]
+      gradFunc: scopedGrad((dy, [sc, ss]) => run('HoneWebgpuRope', { x: dy, cos: sc, signedSin: ss }, { transpose: true })), // [B, h, T, hd]
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return (op as unknown as (a: tf.Tensor) => tf.Tensor4D)(x);

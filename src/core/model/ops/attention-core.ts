@@ -91,18 +91,26 @@ export function repeatHeads(x: tf.Tensor4D, rep: number): tf.Tensor4D {
     .reshape([batch, kvHeads * rep, time, headDim]) as tf.Tensor4D; // [B, nh, S, hd]
 }
 
-/** [x1, x2] → [x2, x1] along the last axis (hd even): the swap inside RoPE's rotate_half. */
-export function swapHalves(x: tf.Tensor4D): tf.Tensor4D {
-  const headDim = x.shape[3];
-  if (!fastPathsEnabled()) {
+/**
+ * The [hd, hd] 0/1 permutation ([in, out]) whose product swaps the halves of a row: column j reads
+ * entry (j + hd/2) mod hd. Made once per forward pass (attention.ts ropeTables), not per layer.
+ */
+export function halfSwapMatrix(headDim: number): tf.Tensor2D {
+  const half = headDim / 2;
+  const permutation = new Float32Array(headDim * headDim);
+  for (let j = 0; j < headDim; j++) permutation[((j + half) % headDim) * headDim + j] = 1;
+  return tf.tensor2d(permutation, [headDim, headDim]); // [hd, hd], [in, out]
+}
+
+/**
+ * [x1, x2] → [x2, x1] along the last axis (hd even): the swap inside RoPE's rotate_half. With
+ * `swap` (halfSwapMatrix, given where the fast paths are on) a product; otherwise a split and concat.
+ */
+export function swapHalves(x: tf.Tensor4D, swap: tf.Tensor2D | null): tf.Tensor4D {
+  if (!swap) {
     const [x1, x2] = tf.split(x, 2, -1); // [B, h, T, hd/2] each
     return tf.concat([x2, x1], -1) as tf.Tensor4D; // [B, h, T, hd]
   }
-  return tf.tidy(() => {
-    const half = headDim / 2;
-    const permutation = new Float32Array(headDim * headDim);
-    for (let j = 0; j < headDim; j++) permutation[((j + half) % headDim) * headDim + j] = 1; // column j reads entry (j + hd/2) mod hd
-    const swap = tf.tensor2d(permutation, [headDim, headDim]); // [hd, hd], [in, out]
-    return linearRows(x.reshape([-1, headDim]) as tf.Tensor2D, swap, 'in-out').reshape(x.shape) as tf.Tensor4D; // [B, h, T, hd]
-  });
+  const headDim = x.shape[3];
+  return linearRows(x.reshape([-1, headDim]) as tf.Tensor2D, swap, 'in-out').reshape(x.shape) as tf.Tensor4D; // [B, h, T, hd]
 }
