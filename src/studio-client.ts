@@ -18,6 +18,7 @@ import type {
   ImportProgress,
   ModelSummary,
   TokenEvent,
+  WorkerNotice,
 } from '../workers/studio.worker';
 import type { DatasetImportOutcome, DatasetImportProgress, DatasetImportRequest, HubImportRequest } from '../workers/data';
 import type { BuiltInProgress, BuiltInStatus, ExperimentOutcome, ExperimentProgress, PretrainRunSummary, PretrainStartOptions, PretrainWorkerEvent } from '../workers/experiment';
@@ -26,9 +27,10 @@ import type { RunSummary, TrainEvent, TrainSpec } from '../workers/training';
 import type { EvalEvent, EvalOutcome, EvalSpec } from '../workers/eval';
 import type { BundleProgress, ImportSummary, WorkspaceExport } from '../workers/workspace';
 import type { HubPullEvent, HubPullRequest } from '../workers/models';
-import { longCall, WorkerWatch, type CallOptions } from './studio-call';
+import { longCall, WorkerStoppedError, WorkerWatch, type CallOptions, type LivenessSettings } from './studio-call';
 
-export type { CallOptions };
+export { WorkerStoppedError };
+export type { CallOptions, LivenessSettings };
 
 // The worker's types as state and components use them, so that they import them from here.
 export type { BackendName, BackendReport, GenerationResult, ImportProgress, ModelSummary, TokenEvent };
@@ -132,22 +134,171 @@ type CallbackCall = { [K in keyof Api]: TakesCallback<Api[K]> extends true ? K :
 const everyCallbackCallIsLong: [Exclude<CallbackCall, LongCall>] extends [never] ? true : Exclude<CallbackCall, LongCall> = true;
 void everyCallbackCallIsLong;
 
+/** What the client tells the app about the worker outside any call (the shell shows the message). */
+export type StudioNotice =
+  | { kind: 'worker-restarted'; message: string; reason: string; report: BackendReport | null }
+  | { kind: 'worker-restart-failed'; message: string; reason: string }
+  | { kind: 'backend-changed'; message: string; cause: string; report: BackendReport };
+
+export interface StudioClientOptions {
+  /** makes the worker (tests pass a fake one); default: the studio worker as a module worker */
+  createWorker?: () => Worker;
+  /** the liveness check while calls are pending (studio-call.ts); tests shorten it */
+  liveness?: Partial<LivenessSettings>;
+}
+
+/** One worker and its guarded remote; a restart replaces the whole connection. */
+interface Connection {
+  worker: Worker;
+  watch: WorkerWatch;
+  remote: Remote<Api>;
+}
+
+/** Restarts allowed within RESTART_WINDOW_MS before the client gives up (a worker that dies at start). */
+const MAX_RESTARTS = 3;
+const RESTART_WINDOW_MS = 60_000;
+
+const createStudioWorker = (): Worker => new Worker(new URL('../workers/studio.worker.ts', import.meta.url), { type: 'module', name: 'hone-studio' });
+
 /**
  * A typed facade over the worker: request/answer calls through `api`, long calls as methods with
  * `{ onProgress, signal }`; file bytes are transferred instead of copied. Exposed as `window.hone`
  * for tests and power users.
+ *
+ * When the worker dies (an error it does not survive, or no answer to the liveness check: closed,
+ * killed for memory) the calls pending on it reject with a WorkerStoppedError, and the client starts a
+ * new worker, initialises it on the backend the old one ran on and reloads the model that was loaded;
+ * calls made meanwhile wait for that, then go to the new worker. `api` and `remote` are stable
+ * objects that always reach the current worker, so the state classes need nothing to follow a restart.
  */
 export class StudioClient {
-  readonly #worker: Worker;
+  readonly #createWorker: () => Worker;
+  #liveness: Partial<LivenessSettings>;
+  #connection: Connection;
+  /** settles when a restart in progress is done (or failed); calls made meanwhile wait for it */
+  #restart: Promise<void> | null = null;
+  readonly #restarts: number[] = [];
+  #terminated = false;
+  /** what init() was asked and answered, so that a new worker starts on the same backend */
+  #initOptions: { backend?: BackendName | 'auto' } | null = null;
+  #report: BackendReport | null = null;
+  /** the worker's current model, as it tells on every change */
+  #modelId: string | null = null;
+  readonly #listeners = new Set<(notice: StudioNotice) => void>();
+  /** one stable remote, routing every call to the current worker */
   readonly #remote: Remote<Api>;
-  /** rejects every pending call when the worker dies, instead of leaving it waiting forever */
-  readonly #watch: WorkerWatch;
 
-  constructor() {
-    this.#worker = new Worker(new URL('../workers/studio.worker.ts', import.meta.url), { type: 'module', name: 'hone-studio' });
-    const raw = wrap<Api>(this.#worker);
-    this.#watch = new WorkerWatch(this.#worker, { probe: () => raw.memory() });
-    this.#remote = this.#watch.wrapRemote(raw);
+  constructor(options: StudioClientOptions = {}) {
+    this.#createWorker = options.createWorker ?? createStudioWorker;
+    this.#liveness = { ...options.liveness };
+    this.#connection = this.#connect();
+    this.#remote = new Proxy({} as Remote<Api>, {
+      get: (_target, property) => {
+        if (typeof property !== 'string' || property === 'then') return undefined;
+        return (...args: unknown[]) => this.#call(property, args);
+      },
+    });
+  }
+
+  #connect(): Connection {
+    const worker = this.#createWorker();
+    const raw = wrap<Api>(worker);
+    const connection: Connection = {
+      worker,
+      watch: new WorkerWatch(worker, {
+        probe: () => raw.memory(),
+        liveness: this.#liveness,
+        restarts: true,
+        onDead: (error) => this.#onDead(connection, error),
+      }),
+      remote: raw,
+    };
+    connection.remote = connection.watch.wrapRemote(raw);
+    // the worker's notices travel beside comlink's messages (which carry an id; these do not)
+    worker.addEventListener('message', (event: MessageEvent) => {
+      const notice = (event.data as { honeNotice?: WorkerNotice } | null)?.honeNotice;
+      if (notice && connection === this.#connection) this.#onWorkerNotice(notice);
+    });
+    return connection;
+  }
+
+  /** A call on the current worker; while a restart is under way it waits for the new worker first. */
+  #call(name: string, args: unknown[]): Promise<unknown> {
+    const send = (): Promise<unknown> => (this.#connection.remote as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[name](...args);
+    return this.#restart ? this.#restart.then(send) : send();
+  }
+
+  #onWorkerNotice(notice: WorkerNotice): void {
+    if (notice.kind === 'model') {
+      this.#modelId = notice.id;
+    } else {
+      this.#report = notice.report;
+      this.#emit({ kind: 'backend-changed', message: notice.message, cause: notice.cause, report: notice.report });
+    }
+  }
+
+  #emit(notice: StudioNotice): void {
+    for (const listener of this.#listeners) listener(notice);
+  }
+
+  /** Notices about the worker (restarted, backend changed); returns an unsubscribe function. */
+  onNotice(listener: (notice: StudioNotice) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Shortens or lengthens the liveness check, on this worker and any later one (tests). */
+  setLiveness(settings: Partial<LivenessSettings>): LivenessSettings {
+    this.#liveness = { ...this.#liveness, ...settings };
+    this.#connection.watch.setLiveness(settings);
+    return this.#connection.watch.liveness;
+  }
+
+  /** The model the worker has loaded, as it last said (null: none). */
+  get loadedModelId(): string | null {
+    return this.#modelId;
+  }
+
+  /** The worker died: a new one, on the same backend, with the same model. */
+  #onDead(dead: Connection, error: WorkerStoppedError): void {
+    if (dead !== this.#connection || this.#terminated) return;
+    dead.worker.terminate(); // it may linger half-alive (a pthread crash); it must not answer any more
+    const now = Date.now();
+    while (this.#restarts.length && now - this.#restarts[0] > RESTART_WINDOW_MS) this.#restarts.shift();
+    if (this.#restarts.length >= MAX_RESTARTS) {
+      this.#emit({
+        kind: 'worker-restart-failed',
+        reason: error.reason,
+        message: `The studio worker stopped (${error.reason}) ${MAX_RESTARTS + 1} times within a minute; it was not restarted again. Reload the page.`,
+      });
+      return;
+    }
+    this.#restarts.push(now);
+    const connection = (this.#connection = this.#connect());
+    const modelId = this.#modelId;
+    const restart = this.#startAgain(connection, modelId, error);
+    this.#restart = restart;
+    void restart.then(() => {
+      if (this.#restart === restart) this.#restart = null;
+    });
+  }
+
+  /** Initialises the new worker as the old one was and reloads the model; never rejects (it says so). */
+  async #startAgain(connection: Connection, modelId: string | null, error: WorkerStoppedError): Promise<void> {
+    try {
+      let report: BackendReport | null = null;
+      if (this.#initOptions !== null) {
+        const previous = this.#report;
+        report = await connection.remote.init(previous ? { ...this.#initOptions, restore: previous } : this.#initOptions);
+        this.#report = report;
+      }
+      if (modelId !== null) await connection.remote.loadModel(modelId);
+      const reloaded = modelId !== null ? ' and the model reloaded' : '';
+      this.#emit({ kind: 'worker-restarted', reason: error.reason, report, message: `The studio worker stopped (${error.reason}); it was restarted${reloaded}.` });
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      this.#emit({ kind: 'worker-restart-failed', reason: error.reason, message: `The studio worker stopped (${error.reason}) and could not be restarted: ${why}. Reload the page.` });
+    }
   }
 
   /** The worker's request/answer calls, as they are (no callbacks, nothing to cancel). */
@@ -170,8 +321,11 @@ export class StudioClient {
     return longCall(start, cancel, options, proxy);
   }
 
-  init(options: { backend?: BackendName | 'auto' } = {}): Promise<BackendReport> {
-    return this.#remote.init(options);
+  async init(options: { backend?: BackendName | 'auto' } = {}): Promise<BackendReport> {
+    this.#initOptions = options;
+    const report = await this.#remote.init(options);
+    this.#report = report;
+    return report;
   }
 
   /** The file buffers are transferred: they are empty on this side afterwards. */
@@ -290,8 +444,9 @@ export class StudioClient {
   }
 
   terminate(): void {
-    this.#worker.terminate();
-    this.#watch.fail(new Error('the studio worker was terminated'));
+    this.#terminated = true;
+    this.#connection.worker.terminate();
+    this.#connection.watch.fail(new WorkerStoppedError('terminated', 'the studio worker was terminated'));
   }
 }
 

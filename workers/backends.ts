@@ -8,7 +8,9 @@ import wasmPlainUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.w
 import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import {
+  restoreSelection,
   selectBackend,
+  selectFallback,
   timeWorkload,
   type AdapterSummary,
   type BackendEnvironment,
@@ -84,4 +86,14 @@ const browserEnvironment: BackendEnvironment = {
 /** Measures (or honours the pin), leaves the chosen backend active and reports why. */
 export async function initBackend(pin?: BackendName | 'auto'): Promise<BackendReport> {
   return selectBackend(browserEnvironment, { pin });
+}
+
+/** A restarted worker: back onto the backend the previous worker ran on (its report), unmeasured. */
+export async function restoreBackend(previous: BackendReport): Promise<BackendReport> {
+  return restoreSelection(browserEnvironment, previous);
+}
+
+/** `lost` stopped working (its WebGPU device was lost): the next fastest backend, made active. */
+export async function fallbackBackend(report: BackendReport, lost: BackendName, cause: string): Promise<BackendReport> {
+  return selectFallback(browserEnvironment, report, lost, cause);
 }

@@ -16,6 +16,20 @@ export interface LoadedModel {
   checkpoint: Checkpoint;
 }
 
+/** What the worker tells the main thread outside any call (src/studio-client.ts listens). */
+export type WorkerNotice =
+  /** the current model changed: a restarted worker reloads this one */
+  | { kind: 'model'; id: string | null }
+  /** the backend stopped working (a lost WebGPU device) and the worker moved to another */
+  | { kind: 'backend-changed'; cause: string; message: string; report: BackendReport };
+
+/** Posts a notice beside comlink's messages (they carry an id, these do not, so comlink ignores them). */
+export function notify(notice: WorkerNotice): void {
+  const scope = globalThis as { postMessage?: (message: unknown) => void; WorkerGlobalScope?: unknown };
+  if (scope.WorkerGlobalScope === undefined || typeof scope.postMessage !== 'function') return; // Node tests: nobody listens
+  scope.postMessage({ honeNotice: notice });
+}
+
 let backendReport: BackendReport | null = null;
 let current: LoadedModel | null = null;
 let dbPromise: ReturnType<typeof openHoneDb> | null = null;
@@ -51,6 +65,7 @@ export function setCurrent(model: LoadedModel | null): void {
   current = model;
   for (const listener of listeners) listener(model);
   previous?.decoder.dispose();
+  if (previous?.summary.id !== model?.summary.id) notify({ kind: 'model', id: model?.summary.id ?? null });
 }
 
 /** Called whenever the current model changes; returns an unsubscribe function. */

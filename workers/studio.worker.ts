@@ -3,7 +3,8 @@
 // derives its types from `Api` (squoosh style: nothing here is restated by hand).
 import { expose } from 'comlink';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from './backends';
+import { fallbackBackend, initBackend, restoreBackend } from './backends';
+import { destroyDeviceForTest, watchDevice } from './faults';
 import type { BackendName, BackendReport } from '../src/core/backend/select';
 import { loadCheckpoint, type Checkpoint, type ModelFiles } from '../src/core/model/checkpoint';
 import { computeLogits } from '../src/core/model/decoder';
@@ -26,6 +27,7 @@ import { experimentApi } from './experiment';
 import { workspaceApi } from './workspace';
 
 export type { BackendReport, BackendName, GenerationSettings, ModelSummary };
+export type { WorkerNotice } from './context';
 
 
 export interface TokenEvent {
@@ -75,13 +77,17 @@ function defaultName(checkpoint: Checkpoint): string {
 }
 
 const api = {
-  /** Chooses and starts the tfjs backend (measured, or the pinned one). Call once, first. */
+  /**
+   * Chooses and starts the tfjs backend (measured, or the pinned one). Call once, first. `restore`:
+   * a restarted worker goes back onto the backend of its predecessor's report, without measuring.
+   */
   // A second call (the page and a test both asking) gets the first call's report: the backend is
   // chosen once per worker, since tensors cannot move between backends.
-  async init(opts: { backend?: BackendName | 'auto' } = {}): Promise<BackendReport> {
-    backendStarting ??= initBackend(opts.backend).then(
+  async init(opts: { backend?: BackendName | 'auto'; restore?: BackendReport } = {}): Promise<BackendReport> {
+    backendStarting ??= (opts.restore ? restoreBackend(opts.restore) : initBackend(opts.backend)).then(
       (report) => {
         setBackendReport(report);
+        watchDevice(fallbackBackend); // a lost WebGPU device moves the worker to the next backend (faults.ts)
         return report;
       },
       (err: unknown) => {
@@ -200,6 +206,14 @@ const api = {
   memory(): { numTensors: number; numBytes: number; numDataBuffers: number; backend: string } {
     const { numTensors, numBytes, numDataBuffers } = tf.memory();
     return { numTensors, numBytes, numDataBuffers, backend: tf.getBackend() };
+  },
+
+  /**
+   * Test-only (the browser fault spec): destroys the WebGPU device, as a GPU reset would lose it; the
+   * worker then falls back to the next backend and resumes training. False when not on webgpu.
+   */
+  debugLoseDevice(): boolean {
+    return destroyDeviceForTest();
   },
 
   ...hubApi,

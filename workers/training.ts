@@ -22,6 +22,7 @@ import { handoffRun } from '../src/core/handoff/run-handoff';
 import { trainableMethodNames } from '../src/core/train/run';
 import { currentModel, db, onModelChange, releaseCallback, requireBackend, requireModel, type LoadedModel } from './context';
 import { loadStoredModel } from './models';
+import { deviceLoss, lossBehind, onDeviceLoss, recovery } from './faults';
 
 export type { RunDetail, RunSummary, TrainDefaults, TrainEvent, TrainSpec };
 export type { MethodSpec } from '../src/core/train/session';
@@ -50,6 +51,19 @@ const LABELS: Record<string, string> = {
 let active: TrainingSession | null = null;
 /** true from the moment a start/resume is accepted until its session exists, so two cannot overlap */
 let starting = false;
+/** settles when the active session's run() has (the device-loss handler waits for it) */
+let activeRun: Promise<unknown> | null = null;
+
+// A lost WebGPU device: the running session stops writing at once (abandoned at its last checkpoint);
+// faults.ts reloads the model on the next backend only once the session has stopped.
+onDeviceLoss(async (cause) => {
+  const session = active;
+  if (!session) return;
+  session.abandon(`Training stopped at its last checkpoint: ${cause}.`);
+  await activeRun;
+});
+
+const sessionOptions = { interrupted: lossBehind };
 
 function sessionModel(model: LoadedModel): SessionModel {
   const { summary, decoder, tokenizer, checkpoint } = model;
@@ -65,9 +79,23 @@ async function modelFor(modelId: string): Promise<LoadedModel> {
   return loadStoredModel(modelId);
 }
 
+/** The resumed session's first status says why it resumed, not only where. */
+function explainResume(onEvent: (e: TrainEvent) => void, why: string): (e: TrainEvent) => void {
+  let explained = false;
+  return (event) => {
+    if (!explained && event.kind === 'status' && event.status === 'running') {
+      explained = true;
+      return onEvent({ ...event, message: `${why} ${event.message ?? 'Resumed from the start.'}` });
+    }
+    return onEvent(event);
+  };
+}
+
 /**
  * Runs one session to its end. `prepare` picks (or loads) the model before the session watches for
- * model changes; a change after that cancels the run, with a message saying why.
+ * model changes; a change after that cancels the run, with a message saying why. A session abandoned
+ * because the device was lost continues, once the worker has moved to another backend and reloaded
+ * the model, from its last checkpoint, within this same call.
  */
 async function runSession(
   prepare: () => Promise<LoadedModel>,
@@ -87,6 +115,8 @@ async function runSession(
     try {
       const model = await prepare();
       unsubscribe = onModelChange(() => {
+        // the reload after a lost device is not a change of model: that session resumes on it
+        if (active?.abandoned) return;
         modelChanged = true;
         active?.cancel(
           `The loaded model changed during training, so the run was cancelled at step ${active.currentStep} (its checkpoint is saved). ` +
@@ -99,9 +129,22 @@ async function runSession(
     }
     active = session;
     if (modelChanged) session.cancel('The loaded model changed while the run was being prepared, so it was cancelled before its first step.');
-    return await session.run();
+    const lost = deviceLoss();
+    if (lost) session.abandon(`Training stopped before its first step: ${lost}.`);
+    for (;;) {
+      const running = session.run();
+      activeRun = running.catch(() => undefined);
+      const summary = await running;
+      if (!session.abandoned) return summary;
+      const recovered = await recovery();
+      const model = currentModel();
+      if (!recovered || !model) return summary; // paused at its checkpoint: resumable by hand
+      session = await TrainingSession.resume(await db(), sessionModel(model), session.runId, explainResume(onEvent, `${recovered.message}`), sessionOptions);
+      active = session;
+    }
   } finally {
     active = null;
+    activeRun = null;
     unsubscribe();
     release();
   }
@@ -124,7 +167,7 @@ export const trainingApi = {
   async startTraining(spec: TrainSpec, onEvent: (e: TrainEvent) => void): Promise<RunSummary> {
     return runSession(
       async () => requireModel(),
-      async (model) => TrainingSession.start(await db(), model, spec, onEvent),
+      async (model) => TrainingSession.start(await db(), model, spec, onEvent, sessionOptions),
       onEvent,
     );
   },
@@ -145,7 +188,7 @@ export const trainingApi = {
         if (!run) throw new Error(`Run "${runId}" is not stored in this browser; it may have been deleted.`);
         return modelFor(run.modelId);
       },
-      async (model) => TrainingSession.resume(await db(), model, runId, onEvent),
+      async (model) => TrainingSession.resume(await db(), model, runId, onEvent, sessionOptions),
       onEvent,
     );
   },

@@ -1,6 +1,7 @@
 // The app's connection to the studio worker and the backend it runs on. Created once in App.svelte;
 // the Models and Playground states borrow its client.
-import { StudioClient, type BackendReport } from '../studio-client';
+import { StudioClient, type BackendReport, type StudioNotice } from '../studio-client';
+import { detached } from './detached.svelte';
 import { readBackendPin, saveBackendPin, type BackendPin, type PinChoice } from './backend-pin';
 
 export function errorMessage(err: unknown): string {
@@ -15,7 +16,8 @@ export function onePerStudio<T extends object>(create: (studio: Studio) => T): (
   const instances = new WeakMap<Studio, T>();
   return (studio) => {
     let instance = instances.get(studio);
-    if (!instance) instances.set(studio, (instance = create(studio)));
+    // made under a root effect of its own: its $derived fields must not go inert with the view that asked first
+    if (!instance) instances.set(studio, (instance = detached(() => create(studio))));
     return instance;
   };
 }
@@ -25,6 +27,8 @@ export class Studio {
   readonly pinChoice: PinChoice = readBackendPin();
   backend = $state.raw<BackendReport | null>(null);
   startError = $state<string | null>(null);
+  /** what happened to the worker outside any call (restarted, moved to another backend), for the shell */
+  notice = $state.raw<StudioNotice | null>(null);
   readonly ready = $derived(this.backend !== null);
   /** e.g. "webgpu · google swiftshader (software)" */
   readonly backendLabel = $derived.by(() => {
@@ -35,6 +39,17 @@ export class Studio {
     const name = [adapter.vendor, adapter.architecture].filter(Boolean).join(' ') || adapter.description || 'unknown adapter';
     return `${report.chosen} · ${name}${adapter.isFallbackAdapter ? ' (software)' : ''}`;
   });
+
+  constructor() {
+    this.client.onNotice((notice) => {
+      this.notice = notice;
+      if (notice.kind !== 'worker-restart-failed' && notice.report) this.backend = notice.report;
+    });
+  }
+
+  dismissNotice(): void {
+    this.notice = null;
+  }
 
   async start(): Promise<void> {
     window.hone = this.client;

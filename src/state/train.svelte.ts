@@ -1,7 +1,7 @@
 // The Train view's state: the form (model, data, method, hyperparameters), the run being watched
 // (its live metric points, progress and trainable-parameter count), the run history and the last
 // error. Every call goes to the worker's training API; callbacks and cancelling go through the studio client.
-import type { ModelSummary } from '../studio-client';
+import { WorkerStoppedError, type ModelSummary } from '../studio-client';
 import { errorMessage, onePerStudio, type Studio } from './studio.svelte';
 import { saveBlob } from './download';
 import { FALLBACK, formSettings, type Hyperparameters } from './train-form';
@@ -59,6 +59,11 @@ export class TrainState {
   notice = $state<string | null>(null);
   error = $state<string | null>(null);
   busy = $state<string | null>(null);
+  /**
+   * The worker stopped while this run trained (it was restarted): the run waits at its last checkpoint,
+   * and the view offers "Resume from step N".
+   */
+  interrupted = $state.raw<{ runId: string; step: number; message: string } | null>(null);
 
   readonly #studio: Studio;
   /** points arrive every step; the chart is redrawn at most every 100 ms */
@@ -172,6 +177,7 @@ export class TrainState {
 
   async resume(runId: string): Promise<void> {
     if (this.phase !== 'idle' && this.phase !== 'paused') return;
+    this.interrupted = null;
     try {
       const detail = await this.#api.getTrainingRun(runId);
       this.#begin(detail);
@@ -268,6 +274,7 @@ export class TrainState {
 
   #begin(detail: RunDetail | null): void {
     this.error = null;
+    this.interrupted = null;
     this.notice = null;
     this.progress = null;
     this.run = detail;
@@ -286,6 +293,7 @@ export class TrainState {
       if (summary.error) this.error = summary.error;
     } catch (err) {
       this.#flushNow();
+      if (err instanceof WorkerStoppedError && (await this.#offerResume(err))) return;
       this.error = `Training failed: ${errorMessage(err)}`;
       this.phase = 'idle';
     } finally {
@@ -294,7 +302,43 @@ export class TrainState {
     }
   }
 
+  /**
+   * The worker died under the run: the client has restarted it (these calls wait for that), where the
+   * run is listed as paused at its last checkpoint. Shows it so, with the offer to resume; false when
+   * there is no run to offer (it had not started yet).
+   */
+  async #offerResume(err: WorkerStoppedError): Promise<boolean> {
+    const runId = this.run?.id ?? this.#lastRunId;
+    if (!runId) return false;
+    try {
+      const detail = await this.#api.getTrainingRun(runId);
+      if (!RESUMABLE.has(detail.status)) return false;
+      this.run = detail;
+      // the points past the checkpoint will be trained again
+      this.points = detail.metrics.filter((m) => m.step <= detail.step);
+      this.#pending = [...this.points];
+      this.progress = null;
+      this.notice = null;
+      this.error = null;
+      this.phase = 'paused';
+      this.interrupted = {
+        runId,
+        step: detail.step,
+        message:
+          `The studio worker stopped during training (${err.reason}) and was restarted. ` +
+          (detail.step > 0 ? `The run's last checkpoint is step ${detail.step}.` : 'The run had no checkpoint yet; it resumes from the start.'),
+      };
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** the run id of the latest event, for a run whose summary has not arrived yet */
+  #lastRunId: string | null = null;
+
   #onEvent = (event: TrainEvent): void => {
+    this.#lastRunId = event.runId;
     if (this.phase === 'starting') this.phase = 'running';
     if (!this.run || this.run.id !== event.runId) void this.#fetchRun(event.runId);
     if (event.kind === 'progress') {

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import {
   formatMs,
+  restoreSelection,
   selectBackend,
+  selectFallback,
   timeWorkload,
   type AdapterSummary,
   type BackendEnvironment,
@@ -164,6 +166,89 @@ describe('selectBackend', () => {
       'No tfjs backend could run here (webgpu: unavailable: navigator.gpu missing; webgl: unavailable: WebGL2 context failed; ' +
         'wasm: unavailable: tfjs could not initialise it (see the console); cpu: unavailable: tfjs could not initialise it (see the console)).',
     );
+  });
+});
+
+describe('selectFallback: the backend stopped working (a lost WebGPU device)', () => {
+  const LOST = 'the WebGPU device was lost (destroyed)';
+
+  it('moves to the next fastest measured backend without measuring again; the lost one stays listed, unavailable', async () => {
+    const start = fakeEnv({ ms: { webgpu: 5, webgl: 8, wasm: 12, cpu: 40 }, adapter: swiftShader });
+    const report = await selectBackend(start.env);
+    expect(report.chosen).toBe('webgpu');
+    const fake = fakeEnv({});
+    const next = await selectFallback(fake.env, report, 'webgpu', LOST);
+    expect(next).toEqual({
+      chosen: 'webgl',
+      pinned: false,
+      adapter: swiftShader,
+      candidates: [
+        { name: 'webgpu', available: false, ms: 5, reason: `lost: ${LOST}` },
+        { name: 'webgl', available: true, ms: 8 },
+        { name: 'wasm', available: true, ms: 12, reason: 'slower: 12 ms vs 8.0 ms' },
+        { name: 'cpu', available: true, ms: 40, reason: 'slower: 40 ms vs 8.0 ms' },
+      ],
+      note: `webgpu stopped working (${LOST}); switched to webgl, the next fastest measured`,
+    });
+    expect(fake.calls).toEqual(['activate webgl']);
+    expect(fake.active()).toBe('webgl');
+  });
+
+  it('skips a measured backend that no longer starts', async () => {
+    const report = await selectBackend(fakeEnv({ ms: { webgpu: 5, webgl: 8, wasm: 12, cpu: 40 } }).env);
+    const fake = fakeEnv({ activateFails: ['webgl'] });
+    const next = await selectFallback(fake.env, report, 'webgpu', LOST);
+    expect(next.chosen).toBe('wasm');
+    expect(next.candidates.find((c) => c.name === 'webgl')).toEqual({ name: 'webgl', available: false, ms: 8, reason: 'unavailable: tfjs could not initialise it (see the console)' });
+    expect(fake.calls).toEqual(['activate webgl', 'activate wasm']);
+  });
+
+  it('with WebGPU pinned (nothing else measured) measures the others now and takes the fastest', async () => {
+    const report = await selectBackend(fakeEnv({ ms: { webgpu: 50 } }).env, { pin: 'webgpu' });
+    const fake = fakeEnv({ ms: { webgl: 30, wasm: 9, cpu: 60 } });
+    const next = await selectFallback(fake.env, report, 'webgpu', LOST);
+    expect(next.chosen).toBe('wasm');
+    expect(next.pinned).toBe(false);
+    expect(next.note).toBe(`webgpu stopped working (${LOST}); switched to wasm, the fastest of the others, measured now`);
+    expect(next.candidates.map((c) => [c.name, c.available, c.ms, c.reason])).toEqual([
+      ['webgpu', false, 50, `lost: ${LOST}`],
+      ['webgl', true, 30, 'slower: 30 ms vs 9.0 ms'],
+      ['wasm', true, 9, undefined],
+      ['cpu', true, 60, 'slower: 60 ms vs 9.0 ms'],
+    ]);
+    expect(fake.calls).toEqual([
+      'activate wasm',
+      'measure wasm',
+      'activate webgl',
+      'measure webgl (give up above 27 ms)',
+      'activate cpu',
+      'measure cpu (give up above 27 ms)',
+      'activate wasm',
+    ]);
+  });
+
+  it('throws, saying so, when no other backend is available', async () => {
+    const report = await selectBackend(fakeEnv({ unavailable: { webgl: 'no WebGL', wasm: 'no wasm', cpu: 'no cpu' } }).env);
+    expect(report.chosen).toBe('webgpu');
+    await expect(selectFallback(fakeEnv({}).env, report, 'webgpu', LOST)).rejects.toThrow(`webgpu stopped working (${LOST}) and no other backend is available here; reload the page.`);
+  });
+});
+
+describe('restoreSelection: a restarted worker', () => {
+  it('goes back onto the previous backend without measuring; the report is the one the user saw', async () => {
+    const previous = await selectBackend(fakeEnv({ ms: { webgpu: 30, webgl: 20, wasm: 10, cpu: 50 } }).env);
+    const fake = fakeEnv({});
+    expect(await restoreSelection(fake.env, previous)).toBe(previous);
+    expect(fake.calls).toEqual(['activate wasm']);
+  });
+
+  it('falls back to the next fastest when that backend no longer starts', async () => {
+    const previous = await selectBackend(fakeEnv({ ms: { webgpu: 30, webgl: 20, wasm: 10, cpu: 50 } }).env);
+    const fake = fakeEnv({ activateFails: ['wasm'] });
+    const next = await restoreSelection(fake.env, previous);
+    expect(next.chosen).toBe('webgl');
+    expect(next.candidates.find((c) => c.name === 'wasm')?.reason).toBe('lost: it could not start again in the restarted worker');
+    expect(fake.calls).toEqual(['activate wasm', 'activate webgl']);
   });
 });
 

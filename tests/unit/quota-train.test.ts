@@ -1,5 +1,7 @@
 // Storage full mid-run (issue 12, item 4): IndexedDB's put is stubbed to throw the QuotaExceededError
-// DOMException browsers raise, first while a checkpoint is written, then while metric points are.
+// DOMException browsers raise, first while a checkpoint is written, then while metric points are, and
+// last with the checkpoint's put accepted and refused when the transaction runs it (as Firefox does;
+// idb-fail-when-run.ts), which aborts the transaction rather than the call.
 // The run pauses (not fails) with a message that shows navigator.storage.estimate()'s usage and
 // quota, the refused write leaves nothing behind (the previous checkpoint is byte-for-byte the one
 // written before), and after space is freed the run resumes to the weights of an uninterrupted run.
@@ -9,6 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { getRun, listCheckpoints, loadLatestCheckpoint, openHoneDb, type CheckpointRecord, type HoneDb } from '../../src/core/store';
 import { TrainingSession, listRunSummaries, type TrainEvent, type TrainSpec } from '../../src/core/train/session';
 import { useSessionModel } from './train-session-fixture';
+import { failWhenRun, quotaError } from './idb-fail-when-run';
 
 const loaded = useSessionModel();
 
@@ -29,13 +32,19 @@ const SPEC: TrainSpec = {
 
 const freshDb = () => openHoneDb({ name: `hone-quota-${crypto.randomUUID()}` });
 
-/** From the moment `arm` is called, put() on `store` throws the browser's quota error. */
-function stubQuota(store: 'checkpoints' | 'runs') {
+/**
+ * From the moment `arm` is called, put() on `store` throws the browser's quota error ('call'), or
+ * is accepted and fails when the transaction runs it ('request').
+ */
+function stubQuota(store: 'checkpoints' | 'runs', refusal: 'call' | 'request') {
   let armed = false;
   const original = IDBObjectStore.prototype.put;
   vi.spyOn(IDBObjectStore.prototype, 'put').mockImplementation(function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['put']>) {
-    if (armed && this.name === store) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
-    return original.apply(this, args);
+    if (!armed || this.name !== store) return original.apply(this, args);
+    if (refusal === 'call') throw quotaError();
+    return failWhenRun(this, 'put', args, original, () => () => {
+      throw quotaError();
+    });
   });
   vi.stubGlobal('navigator', { storage: { estimate: async () => ({ usage: 1_990_000_000, quota: 2_000_000_000 }) } });
   return { arm: () => (armed = true), disarm: () => (armed = false) };
@@ -61,13 +70,14 @@ async function uninterrupted(): Promise<Map<string, number[]>> {
 }
 
 describe.each([
-  { store: 'checkpoints' as const, what: 'saving the step 4 checkpoint of run' },
-  { store: 'runs' as const, what: 'saving 2 metric points for run' },
-])('quota exceeded writing to $store', ({ store, what }) => {
+  { store: 'checkpoints' as const, refusal: 'call' as const, what: 'saving the step 4 checkpoint of run' },
+  { store: 'runs' as const, refusal: 'call' as const, what: 'saving 2 metric points for run' },
+  { store: 'checkpoints' as const, refusal: 'request' as const, what: 'saving the step 4 checkpoint of run' },
+])('quota exceeded writing to $store (refused by the $refusal)', ({ store, refusal, what }) => {
   it('pauses with the storage estimate, keeps the previous checkpoint intact, and resumes to the uninterrupted weights', async () => {
     const expected = await uninterrupted();
     const db = await freshDb();
-    const quota = stubQuota(store);
+    const quota = stubQuota(store, refusal);
     const events: TrainEvent[] = [];
     let atStep2: Promise<CheckpointRecord | undefined> | null = null;
     const before = tf.memory().numTensors;

@@ -161,6 +161,61 @@ async function finish(
   return report;
 }
 
+/**
+ * The backend in `report` stopped working (a lost WebGPU device): moves to the next fastest one.
+ * Candidates measured at the start are tried fastest first, without measuring again; when none was
+ * measured (the lost one was pinned) the remaining available ones are measured now, as at the start.
+ * The lost backend stays in the report, unavailable, saying why; the result is never pinned.
+ */
+export async function selectFallback(env: BackendEnvironment, report: BackendReport, lost: BackendName, cause: string): Promise<BackendReport> {
+  const others = report.candidates.filter((c) => c.name !== lost && c.available);
+  const lostEntry: CandidateReport = { ...(report.candidates.find((c) => c.name === lost) ?? { name: lost }), available: false, reason: `lost: ${cause}` };
+  const candidates = new Map<BackendName, CandidateReport>(report.candidates.map((c) => [c.name, { ...c }]));
+  candidates.set(lost, lostEntry);
+  let chosen: BackendName | null = null;
+  const measured = others.filter((c) => c.ms !== undefined).sort((a, b) => a.ms! - b.ms!);
+  for (const candidate of measured) {
+    const ok = await env.activate(candidate.name).catch(() => false);
+    if (ok) {
+      chosen = candidate.name;
+      break;
+    }
+    candidates.set(candidate.name, { ...candidate, available: false, reason: 'unavailable: tfjs could not initialise it (see the console)' });
+  }
+  let how = 'the next fastest measured';
+  if (chosen === null) {
+    const rest = others.filter((c) => candidates.get(c.name)!.available).map((c) => c.name);
+    if (rest.length === 0) throw new Error(`${lost} stopped working (${cause}) and no other backend is available here; reload the page.`);
+    const remeasured = await selectBackend(env, { candidates: rest });
+    for (const c of remeasured.candidates) candidates.set(c.name, c);
+    chosen = remeasured.chosen;
+    how = 'the fastest of the others, measured now';
+  }
+  const best = candidates.get(chosen)!;
+  delete best.reason;
+  for (const c of candidates.values()) {
+    if (c.name !== chosen && c.available && c.ms !== undefined) c.reason = best.ms !== undefined ? `slower: ${formatMs(c.ms)} vs ${formatMs(best.ms)}` : 'not chosen';
+  }
+  const next: BackendReport = {
+    chosen,
+    pinned: false,
+    candidates: [...candidates.values()],
+    note: `${lost} stopped working (${cause}); switched to ${chosen}, ${how}`,
+  };
+  if (report.adapter) next.adapter = report.adapter;
+  return next;
+}
+
+/**
+ * A restarted worker goes back to the backend its predecessor ran on, without measuring again; the
+ * report stays the one the user saw. Should that backend no longer start, the next fastest is used.
+ */
+export async function restoreSelection(env: BackendEnvironment, previous: BackendReport): Promise<BackendReport> {
+  const ok = await env.activate(previous.chosen).catch(() => false);
+  if (ok) return previous;
+  return selectFallback(env, previous, previous.chosen, 'it could not start again in the restarted worker');
+}
+
 export interface WorkloadShape {
   /** sequence length of the fake batch */
   tokens: number;

@@ -53,9 +53,14 @@ export interface SessionOptions {
   metricsEvery?: number;
   /** checkpoints kept besides the best (default 1: the latest is all a resume needs) */
   keepCheckpoints?: number;
+  /**
+   * Asked when a step or a store write throws: a message when the failure is the device's (a lost
+   * WebGPU device), and the run is then abandoned (see abandon()) instead of failed.
+   */
+  interrupted?: (error: unknown) => Promise<string | null>;
 }
 
-type StopRequest = { kind: 'pause' | 'cancel'; message?: string };
+type StopRequest = { kind: 'pause' | 'cancel' | 'abandon'; message?: string };
 
 export class TrainingSession {
   private stopRequest: StopRequest | null = null;
@@ -152,11 +157,13 @@ export class TrainingSession {
       while (!this.stopRequest) {
         this.boundary = this.nextBoundary(this.trainer.currentStep);
         result = await this.trainer.run();
+        if (this.abandoned) return await this.endAbandoned();
         await this.flushMetrics();
         if (result.status === 'completed' || result.status === 'stopped-early' || result.status === 'diverged') break;
         if (this.stopRequest) break;
         if (result.step % this.stored.checkpointEvery === 0) await this.checkpoint(null);
       }
+      if (this.abandoned) return await this.endAbandoned();
       if (result?.status === 'diverged') return await this.endDiverged(result);
       const ended = result?.status === 'completed' || result?.status === 'stopped-early' ? result.status : null;
       const finished = ended !== null;
@@ -177,6 +184,11 @@ export class TrainingSession {
       return summarize(run, { active: false });
     } catch (error) {
       if (error instanceof StorageQuotaError) return await this.pauseForQuota(error);
+      if (!this.abandoned) {
+        const lost = await this.options.interrupted?.(error).catch(() => null);
+        if (lost) this.stopRequest = { kind: 'abandon', message: lost };
+      }
+      if (this.abandoned) return await this.endAbandoned();
       const message = error instanceof Error ? error.message : String(error);
       try {
         await updateRun(this.db, this.runId, { status: 'failed', error: message });
@@ -213,6 +225,15 @@ export class TrainingSession {
     return summarize(run, { active: false });
   }
 
+  /** Abandoned: only the status is written; the run continues from its last stored checkpoint. */
+  private async endAbandoned(): Promise<RunSummary> {
+    const checkpointStep = (await listCheckpoints(this.db, this.runId)).at(-1)?.step ?? 0;
+    const message = this.stopRequest?.message ?? `Stopped at the step ${checkpointStep} checkpoint.`;
+    const run = await updateRun(this.db, this.runId, { status: 'paused' });
+    this.emit({ kind: 'status', runId: this.runId, status: 'paused', message });
+    return { ...summarize(run, { active: false, checkpointStep }), status: 'paused' };
+  }
+
   /** Storage is full: nothing of the refused write was kept, so the run pauses at its last checkpoint. */
   private async pauseForQuota(error: StorageQuotaError): Promise<RunSummary> {
     const checkpoint = await loadLatestCheckpoint(this.db, this.runId).catch(() => undefined);
@@ -228,6 +249,24 @@ export class TrainingSession {
     this.emit({ kind: 'status', runId: this.runId, status: 'paused', message });
     if (!run) throw error;
     return { ...summarize(run, { active: false, checkpointStep: checkpoint?.step ?? 0 }), status: 'paused', error: message };
+  }
+
+  /**
+   * The device under the run failed (a lost WebGPU device): its tensors cannot be trusted, so nothing
+   * more is written — no metrics, no checkpoint — and run() resolves "paused" at the last stored
+   * checkpoint, which a resume on another backend continues from. Also when a step then throws.
+   */
+  abandon(message: string): boolean {
+    if (this.state === 'finished') return false;
+    if (this.stopRequest?.kind === 'abandon') return false;
+    this.stopRequest = { kind: 'abandon', message };
+    this.trainer.cancel();
+    return true;
+  }
+
+  /** true when abandon() ended (or is ending) this session */
+  get abandoned(): boolean {
+    return this.stopRequest?.kind === 'abandon';
   }
 
   /** Stops before the next update and saves a checkpoint; run() resolves with status "paused". */
@@ -306,6 +345,8 @@ export class TrainingSession {
   }
 
   private async saveState(state: TrainerState, bestValLoss: number | null): Promise<void> {
+    // read from a device that was lost meanwhile: not to be trusted, not to be stored
+    if (this.abandoned) throw new Error('the run was abandoned: its device was lost');
     const step = state.json.step;
     const valLoss = bestValLoss ?? (this.lastEval?.step === step ? this.lastEval.valLoss : null);
     await saveCheckpoint(
@@ -336,5 +377,5 @@ function withDefaults(options: SessionOptions): Required<SessionOptions> {
   const metricsEvery = options.metricsEvery ?? 10;
   const keepCheckpoints = options.keepCheckpoints ?? 1;
   if (!Number.isInteger(metricsEvery) || metricsEvery < 1) throw new Error(`TrainingSession: metricsEvery must be a whole number ≥ 1, got ${metricsEvery}`);
-  return { metricsEvery, keepCheckpoints };
+  return { metricsEvery, keepCheckpoints, interrupted: options.interrupted ?? (async () => null) };
 }
