@@ -12,7 +12,7 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-const SWITCHES = new Set(['greedy', 'quick', 'no-cache', 'help', 'json', 'packing', 'keep-best', 'merge']);
+const SWITCHES = new Set(['greedy', 'quick', 'no-cache', 'help', 'json', 'packing', 'keep-best', 'merge', 'gradient-checkpointing']);
 
 export function parseArgs(argv: string[]): ParsedArgs {
   const positional: string[] = [];

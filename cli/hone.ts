@@ -22,6 +22,7 @@ const HELP = `usage: npm run --silent hone -- <command> [options]   (all command
            [--max-length L (min(256, positions)) --prompt alpaca|template|chat (alpaca) --loss completion|assistant|all (completion)
             --packing --chat-template FILE]   (the same row flags as \`rows\`)
            [--val-fraction F (0) --eval-every N (steps/10) --early-stopping-patience N --early-stopping-min-delta X (0) --keep-best]
+           [--gradient-checkpointing]   (recompute each block in the backward: less memory, one more forward)
            writes the exported adapter folder (the best validated weights with --keep-best); progress as JSON lines on stderr,
            the summary (rows summary, settings, best step) on stdout
   rows     --model DIR --data FILE.jsonl --max-length N [--loss completion|assistant|all] [--packing] [--format F]
@@ -32,7 +33,7 @@ const HELP = `usage: npm run --silent hone -- <command> [options]   (all command
   handoff  --model DIR|ID --data FILE --method NAME [the train flags] --out DIR [--base-model ID]
            the run for a cluster: data.jsonl (TRL format), train_trl.py, axolotl.yaml, README.md
   bench    --preset hone-tiny|small|gpt2-small|smollm2-135m|smoke|micro [--methods lora,prefix,adapter,full]
-           [--steps N --warmup N --batch B --seq T --profile on|off --seed S] [--json]
+           [--steps N --warmup N --batch B --seq T --profile on|off --seed S] [--gradient-checkpointing] [--json]
            training tokens/s, GFLOP/s, peak RSS per method; --json: one JSON object per method per line
   pull     ORG/NAME [--revision R] --out DIR [--max-memory 8GB (75% of RAM) --method M --batch B --max-length L]
            a model from the Hub (HF_ENDPOINT, HF_TOKEN) into DIR, complete or not at all; progress as JSON lines on stderr.

@@ -1,4 +1,4 @@
-// `hone bench --preset NAME [--methods lora,full] [--steps N] [--warmup N] [--batch B --seq T] [--profile on|off] [--json]`:
+// `hone bench --preset NAME [--methods lora,full] [--steps N] [--warmup N] [--batch B --seq T] [--profile on|off] [--gradient-checkpointing] [--json]`:
 // the training bench (src/core/bench/train-bench.ts) on this process's backend (--backend cpu|wasm,
 // set by cli/hone.ts). With --json, stdout gets one JSON object per method (JSON lines), each
 // complete on its own: the method's rates beside the run's matmul probe, memory and preset. Without
@@ -41,6 +41,10 @@ export function methodLine(run: TrainBenchResult, m: MethodResult): Record<strin
     tensorBytesAfterLoad: run.memory.tensorBytesAfterLoad,
     wasmHeapAfterLoadBytes: run.memory.wasmHeapAfterLoadBytes,
     wasmHeapAfterStepBytes: m.wasmHeapBytes,
+    gradientCheckpointing: m.gradientCheckpointing,
+    activationTapeBytes: m.activations.tapeSavedBytes,
+    activationForwardNumBytes: m.activations.forwardNumBytes,
+    peakRssOverTwoWeightsPlusActivations: m.memoryAfterSteps ? m.memoryAfterSteps.peakRssBytes / (2 * run.model.weightBytes + m.activations.tapeSavedBytes) : null,
     loadSeconds: run.memory.loadSeconds,
     numTensorsPerStep: m.numTensorsPerStep,
     tensorsFlat: flat,
@@ -59,7 +63,7 @@ const mb = (bytes: number | null | undefined) => (bytes == null ? '-' : (bytes /
 
 /** The table printed without --json. */
 export function benchTable(run: TrainBenchResult): string {
-  const head = ['method', 'tok/s', 'ms/step', 'GFLOP/s', 'matmul', 'fraction', 'peak RSS MiB', 'top kernel'];
+  const head = ['method', 'tok/s', 'ms/step', 'GFLOP/s', 'matmul', 'fraction', 'peak RSS MiB', 'activations MiB', 'top kernel'];
   const rows = run.methods.map((m) => {
     const top = m.profile?.top[0];
     return [
@@ -70,6 +74,7 @@ export function benchTable(run: TrainBenchResult): string {
       formatRate(run.matmul.gflops),
       m.matmulFraction.toFixed(3),
       mb(m.memoryAfterSteps?.peakRssBytes),
+      mb(m.activations.tapeSavedBytes),
       top ? `${top.name} ${top.ms.toFixed(0)} ms ×${top.calls}` : '-',
     ];
   });
@@ -77,7 +82,7 @@ export function benchTable(run: TrainBenchResult): string {
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
   const m = run.model;
   return [
-    `${run.preset} on ${run.backend}: ${m.parameters.toLocaleString('en-US')} params (${mb(m.weightBytes)} MiB float32), batch ${m.batchSize} × ${m.seqLength}; peak RSS after load ${mb(run.memory.afterLoad?.peakRssBytes)} MiB`,
+    `${run.preset} on ${run.backend}: ${m.parameters.toLocaleString('en-US')} params (${mb(m.weightBytes)} MiB float32), batch ${m.batchSize} × ${m.seqLength}${run.methods.some((x) => x.gradientCheckpointing) ? ', gradient checkpointing' : ''}; peak RSS after load ${mb(run.memory.afterLoad?.peakRssBytes)} MiB`,
     line(head),
     ...rows.map(line),
     `FLOPs: ${run.flopsFormula}`,
@@ -103,6 +108,7 @@ export async function benchCommand(args: ParsedArgs): Promise<undefined> {
     warmupSteps: intFlag(args, 'warmup', 1),
     seed: intFlag(args, 'seed', 1234),
     profile: profileFlag === 'on',
+    gradientCheckpointing: args.switches.has('gradient-checkpointing'),
     onProgress: (line) => process.stderr.write(`[bench] ${line}\n`),
   });
   if (args.switches.has('json')) {

@@ -149,6 +149,7 @@ export function settingsFrom(args: ParsedArgs): Settings {
     ...given('early-stopping-patience', { earlyStoppingPatience: positiveFlag(args, 'early-stopping-patience') }),
     ...given('early-stopping-min-delta', { earlyStoppingThreshold: number('early-stopping-min-delta') }),
     ...given('keep-best', { loadBestAtEnd: true }),
+    ...given('gradient-checkpointing', { gradientCheckpointing: true }),
   };
   try {
     // ranges only: evalEvery and the pad id come with the data and the model
@@ -173,6 +174,7 @@ function flagNames(message: string): string {
     learningRate: 'lr', batchSize: 'batch', gradientAccumulationSteps: 'grad-accum', warmupSteps: 'warmup', schedule: 'schedule',
     weightDecay: 'weight-decay', evalEvery: 'eval-every', earlyStoppingPatience: 'early-stopping-patience',
     earlyStoppingThreshold: 'early-stopping-min-delta', loadBestAtEnd: 'keep-best',
+    gradientCheckpointing: 'gradient-checkpointing',
   };
   return message.replace(/(?:TrainerConfig|trainer)\.(\w+)/g, (whole, field: string) => (flags[field] ? `--${flags[field]} (${whole})` : whole));
 }

@@ -137,6 +137,7 @@ export class TrainState {
         earlyStoppingPatience: first ? trainer.earlyStoppingPatience : this.hyper.earlyStoppingPatience,
         earlyStoppingThreshold: first ? trainer.earlyStoppingThreshold : this.hyper.earlyStoppingThreshold,
         keepBest: first ? trainer.loadBestAtEnd : this.hyper.keepBest,
+        gradientCheckpointing: first ? trainer.gradientCheckpointing : this.hyper.gradientCheckpointing,
       };
       this.defaults = defaults;
     } catch (err) {

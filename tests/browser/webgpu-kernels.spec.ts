@@ -1,6 +1,7 @@
 // Hone's WGSL kernels (src/core/kernels/webgpu) on WebGPU against the plain tfjs compositions they
-// replace: values and gradients within 1e-5 relative, RMSNorm / SwiGLU / RoPE / AdamW one by one and
-// one hone-micro LoRA step (loss and every gradient) through the real call sites. The harness
+// replace: values and gradients within 1e-5 relative, RMSNorm / SwiGLU / RoPE / AdamW / LoRA / the
+// step statistics one by one, one hone-micro LoRA step (loss and every gradient) and two whole
+// clipped train steps (results and weights) through the real call sites. The harness
 // (kernels/webgpu/parity.ts) is bundled here with Vite and run on the page's main thread, which
 // reaches WebGPU like the worker does (SwiftShader here); the shapes are tiny.
 import { fileURLToPath } from 'node:url';
@@ -50,7 +51,7 @@ async function bundleHarness(): Promise<string> {
 
 export const tests: BrowserTest[] = [
   {
-    name: 'WGSL kernels (RMSNorm, SwiGLU, RoPE, attention, cross-entropy, gradient norm, AdamW) and a hone-micro LoRA step equal the tfjs compositions within 1e-5 on WebGPU',
+    name: 'WGSL kernels (RMSNorm, SwiGLU, RoPE, attention, cross-entropy, gradient norm, step statistics, AdamW with clipping and packed moments, LoRA up-projection) and hone-micro LoRA steps equal the tfjs compositions within 1e-5 on WebGPU',
     async run({ page, baseUrl, log }) {
       // a WGSL compile or binding error only surfaces as a console warning, and the dispatch then
       // leaves its output buffer as it was: any such message fails the test
@@ -73,7 +74,7 @@ export const tests: BrowserTest[] = [
       for (const r of outcome.results) log(`${r.name}: relative error ${r.relativeError.toExponential(2)}, tensors leaked ${r.tensorsLeaked}`);
       assertEqual(
         outcome.results.map((r) => r.name),
-        ['HoneRmsNorm, frozen weight', 'HoneRmsNorm, trainable weight', 'HoneSwiGlu', 'HoneRope', 'attention (GQA, masked)', 'attention rows (GQA, masked)', 'attention (GQA, unmasked)', 'attention rows (GQA, unmasked)', 'cross-entropy (loss.ts)', 'gradient norm (clip.ts)', 'AddN of 16 tensors', 'HoneAdamW, two steps', 'hone-micro LoRA step: loss and every gradient'],
+        ['HoneRmsNorm, frozen weight', 'HoneRmsNorm, trainable weight', 'HoneSwiGlu', 'HoneRope', 'attention (GQA, masked)', 'attention rows (GQA, masked)', 'attention (GQA, unmasked)', 'attention rows (GQA, unmasked)', 'cross-entropy (loss.ts)', 'gradient norm (clip.ts)', 'AddN of 16 tensors', 'HoneAdamW, two steps', 'AdamW with the clip coefficient, two steps', 'AdamW state, saved and loaded between steps', 'AdamW, 8 parameters (2 moment groups), one without a gradient in step 2', 'LoRA up-projection', 'step statistics, 18 tensors', 'step statistics, 60 tensors', 'non-finite weights and gradients', 'hone-micro LoRA step: loss and every gradient', 'hone-micro LoRA, two clipped train steps: results and weights'],
         'checks run',
       );
       assertEqual(gpuErrors, [], 'WebGPU errors on the console');

@@ -38,8 +38,8 @@ describe('hone bench', () => {
       expect(m.gpuPerStep).toBeNull();
       expect(m.matmulShape).toEqual([64, 16, 32]);
     }
-    // hand counts (tests/unit/bench-presets.test.ts): F = 15232; LoRA 2·F + 6·448, full 3·F
-    expect([lora.flopsPerToken, full.flopsPerToken]).toEqual([2 * 15232 + 6 * 448, 3 * 15232]);
+    // hand counts (tests/unit/bench-presets.test.ts): F = 15232; LoRA 4·7104 − 2·512 + 12·1·16·16 + 6·448, full 3·F
+    expect([lora.flopsPerToken, full.flopsPerToken]).toEqual([33152, 3 * 15232]);
     expect([lora.trainableParameters, full.trainableParameters]).toEqual([448, 7152]);
   }, 60_000);
 
@@ -48,8 +48,8 @@ describe('hone bench', () => {
     expect(run.code, run.stderr).toBe(0);
     const lines = run.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^micro on cpu: 7,152 params/);
-    expect(lines[1].split(/\s{2,}/)).toEqual(['method', 'tok/s', 'ms/step', 'GFLOP/s', 'matmul', 'fraction', 'peak RSS MiB', 'top kernel']);
-    expect(lines[2]).toMatch(/^prefix\s+[\d.]+\s+\d+\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+\d+\s+-$/);
+    expect(lines[1].split(/\s{2,}/)).toEqual(['method', 'tok/s', 'ms/step', 'GFLOP/s', 'matmul', 'fraction', 'peak RSS MiB', 'activations MiB', 'top kernel']);
+    expect(lines[2]).toMatch(/^prefix\s+[\d.]+\s+\d+\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+\d+\s+\d+\s+-$/);
   }, 60_000);
 
   it('rejects an unknown preset with the known ones, exit 2', async () => {

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig, type ModelConfig } from '../../src/core/model/config';
 import { expectedWeights } from '../../src/core/model/weight-names';
 import { BENCH_PRESETS, benchPreset } from '../../src/core/bench/presets';
-import { matmulParameters, stepFlops } from '../../src/core/bench/flops';
+import { firstBlockQkvParameters, matmulParameters, stepFlops } from '../../src/core/bench/flops';
 
 const fixture = (name: string) => JSON.parse(readFileSync(new URL(`../fixtures/bench/${name}.json`, import.meta.url), 'utf8')) as Record<string, unknown>;
 
@@ -57,14 +57,24 @@ describe('bench presets', () => {
     // micro: q 16·16 + k 8·16 + v 8·16 + o 16·16 + gate/up/down 3·16·32 = 2304, tied head 300·16 = 4800
     const micro = benchPreset('micro').config;
     expect(matmulParameters(micro)).toBe(2304 + 4800);
-    // F = 2·7104 + 4·1 layer·16 tokens·16 = 15232; LoRA r 8 on q and v: 448 trainable
-    expect(stepFlops(micro, 16, false, 448)).toEqual({ forwardPerToken: 15232, trainingPerToken: 2 * 15232 + 6 * 448 });
-    expect(stepFlops(micro, 16, true, 7152).trainingPerToken).toBe(3 * 15232);
+    // F = 2·7104 + 4·1 layer·16 tokens·16 = 15232 (attention products 1024 of it); LoRA r 8 on q and v: 448 trainable.
+    // Frozen base: F + dx of every matmul (2·7104) but the first block's q/k/v (2·512: their input is the
+    // frozen embedding) + the attention products' backward (2·1024) + 6·448 = 33152
+    expect(firstBlockQkvParameters(micro)).toBe(16 * 16 + 8 * 16 + 8 * 16);
+    expect(stepFlops(micro, 16, 'lora', 448)).toEqual({ forwardPerToken: 15232, trainingPerToken: 15232 + 2 * 7104 - 2 * 512 + 2 * 1024 + 6 * 448 });
+    expect(stepFlops(micro, 16, 'lora', 448).trainingPerToken).toBe(4 * 7104 - 2 * 512 + 12 * 1 * 16 * 16 + 6 * 448);
+    expect(stepFlops(micro, 16, 'lora', 448).trainingPerToken).toBe(33152);
+    expect(stepFlops(micro, 16, 'full', 7152).trainingPerToken).toBe(3 * 15232);
+    // prompt tuning trains virtual token embeddings the first block reads: its q/k/v dx is counted
+    expect(stepFlops(micro, 26, 'prompt', 160).trainingPerToken).toBe(4 * 7104 + 12 * 1 * 26 * 16 + 6 * 160);
     // smoke: per block c_attn 64·192 + c_proj 64·64 + c_fc 64·256 + mlp.c_proj 256·64 = 49152; tied head 512·64
     const smoke = benchPreset('smoke').config;
     expect(matmulParameters(smoke)).toBe(2 * 49152 + 32768);
     // prefix's 10 virtual tokens lengthen the attended context: 4·2·(32 + 10)·64
-    expect(stepFlops(smoke, 42, false, 0).forwardPerToken).toBe(2 * 131072 + 4 * 2 * 42 * 64);
+    expect(stepFlops(smoke, 42, 'prefix', 0).forwardPerToken).toBe(2 * 131072 + 4 * 2 * 42 * 64);
+    // GPT-2's first-block q/k/v is c_attn [64, 192]
+    expect(firstBlockQkvParameters(smoke)).toBe(64 * 192);
+    expect(stepFlops(smoke, 42, 'prefix', 0).trainingPerToken).toBe(4 * 131072 - 2 * 64 * 192 + 12 * 2 * 42 * 64);
   });
 
   it('counts an untied head once, from lm_head.weight', () => {

@@ -46,7 +46,7 @@ describe('training bench (cpu, smoke preset)', () => {
     expect(result.matmul.shape).toEqual([128, 64, 256]);
     expect(result.matmul.reps).toBeGreaterThanOrEqual(1);
     expect(result.matmul.gflops).toBeCloseTo((2 * 128 * 64 * 256 * result.matmul.reps) / (result.matmul.ms * 1e6), 9);
-    expect(result.flopsFormula).toContain('full: 3·F; other methods: 2·F + 6·N_trainable');
+    expect(result.flopsFormula).toContain('full: 3·F; other methods: 4·N_matmul − 2·N_qkv0 + 12·L·T·d_attn + 6·N_trainable');
     // weights plus nothing else on cpu (no transposed copies there)
     expect(result.memory.tensorBytesAfterLoad).toBe(4 * parameters);
     const { beforeLoad, afterLoad } = result.memory;
@@ -66,9 +66,11 @@ describe('training bench (cpu, smoke preset)', () => {
     expect(lora.trainableParameters).toBe(2 * (8 * 64 + 192 * 8));
     // IA³ on gpt2: c_attn output scale [192] + mlp.c_proj input scale [256] per block
     expect(ia3.trainableParameters).toBe(2 * (192 + 256));
-    // F = 2·131072 matmul weights + 4·2 layers·32·64 = 278528 per token; 2·F + 6·trainable
-    expect(lora.flopsPerToken).toBe(2 * 278528 + 6 * 4096);
-    expect(ia3.flopsPerToken).toBe(2 * 278528 + 6 * 896);
+    // F = 2·131072 matmul weights + 4·2 layers·32·64 = 278528 per token; frozen base: F, dx of every
+    // matmul but block 0's c_attn [64, 192], the attention products' backward, 6·trainable
+    expect(lora.flopsPerToken).toBe(278528 + 2 * 131072 - 2 * 64 * 192 + 2 * (4 * 2 * 32 * 64) + 6 * 4096);
+    expect(lora.flopsPerToken).toBe(4 * 131072 - 2 * 12288 + 12 * 2 * 32 * 64 + 6 * 4096);
+    expect(ia3.flopsPerToken).toBe(4 * 131072 - 2 * 12288 + 12 * 2 * 32 * 64 + 6 * 896);
     for (const m of result.methods) {
       expect(m.steps).toBe(2);
       expect(m.realTokens).toBe(256); // 2 steps of 4 full rows of 32 tokens

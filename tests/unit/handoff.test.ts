@@ -132,6 +132,7 @@ describe('hone handoff', () => {
         early_stopping_patience: null,
         early_stopping_threshold: 0,
         load_best_model_at_end: false,
+        gradient_checkpointing: false,
         output_dir: 'output',
       });
       expect(run.trainer.evalEvery).toBe(3);
@@ -174,6 +175,24 @@ describe('hone handoff', () => {
       run.peft.dispose();
       decoder.dispose();
     }
+  });
+
+  it('carries --gradient-checkpointing into train_trl.py (non-reentrant) and axolotl.yaml; leaves axolotl without it otherwise', async () => {
+    const data = join(work, 'alpaca-gc.jsonl');
+    writeFileSync(data, ALPACA.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const base = ['--model', MODEL_DIR, '--data', data, '--method', 'lora', '--steps', '4', '--base-model', 'hone/hone-tiny'];
+    const on = join(work, 'gc-on');
+    const off = join(work, 'gc-off');
+    await handoffCommand(parseArgs(['handoff', ...base, '--gradient-checkpointing', '--out', on]));
+    await handoffCommand(parseArgs(['handoff', ...base, '--out', off]));
+    const script = readFileSync(join(on, 'train_trl.py'), 'utf8');
+    expect(settingsOfScript(script).gradient_checkpointing).toBe(true);
+    expect(settingsOfScript(readFileSync(join(off, 'train_trl.py'), 'utf8')).gradient_checkpointing).toBe(false);
+    expect(script).toContain('gradient_checkpointing=SETTINGS["gradient_checkpointing"],');
+    expect(script).toContain('gradient_checkpointing_kwargs={"use_reentrant": False} if SETTINGS["gradient_checkpointing"] else None,');
+    expect(ast(join(on, 'train_trl.py'))).toBe('ok');
+    expect(readAxolotlYaml(readFileSync(join(on, 'axolotl.yaml'), 'utf8')).get('gradient_checkpointing')).toBe(true);
+    expect(readAxolotlYaml(readFileSync(join(off, 'axolotl.yaml'), 'utf8')).has('gradient_checkpointing')).toBe(false);
   });
 
   it('refuses an existing --out and a bad --method before reading anything', async () => {

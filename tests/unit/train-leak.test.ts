@@ -2,7 +2,7 @@
 // is the same after every update (validation, dropout, state() and export included) and back to the
 // start once the trainer and method are disposed; the base model's weights are bit-identical after
 // training (full fine-tuning and layer freezing train copies, never the decoder's own tensors); the
-// trainable weights did move, so the run really trained.
+// trainable weights did move, so the run really trained. Each method also with gradient checkpointing.
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { exportAdapterFolder } from '../../src/core/peft';
@@ -31,7 +31,8 @@ const rows = (count: number, seed: number, vocab: number) =>
 describe('training every method leaks nothing and leaves the base model untouched', () => {
   const { decoders } = useFixtureDecoders('cpu', ['tiny-llama']);
 
-  for (const [label, name, config] of METHODS) {
+  for (const [label, name, config] of METHODS.flatMap(([l, n, c]) => [[l, n, c, false], [`${l}, gradient checkpointing`, n, c, true]] as const)) {
+    const gradientCheckpointing = label.endsWith('gradient checkpointing');
     it(label, async () => {
       const decoder = decoders.get('tiny-llama')!;
       const vocab = decoder.config.vocabSize;
@@ -44,9 +45,10 @@ describe('training every method leaks nothing and leaves the base model untouche
       const trainer = new Trainer(
         model,
         data,
-        { totalSteps: 21, batchSize: 2, learningRate: 1e-2, evalEvery: 5, seed: 3, padTokenId: 0 },
+        { totalSteps: 21, batchSize: 2, learningRate: 1e-2, evalEvery: 5, seed: 3, padTokenId: 0, gradientCheckpointing },
         { onProgress: () => counts.push(tf.memory().numTensors) },
       );
+      expect(model.gradientCheckpointing).toBe(gradientCheckpointing);
       const result = await trainer.run();
       expect(result).toMatchObject({ status: 'completed', step: 21, skippedSteps: 0 });
       // update 1 creates AdamW's moments; from then on every update ends where the last one did

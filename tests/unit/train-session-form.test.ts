@@ -24,13 +24,14 @@ describe('formSettings', () => {
       earlyStoppingPatience: 3,
       earlyStoppingThreshold: 0.001,
       keepBest: true,
+      gradientCheckpointing: true,
       seed: 9,
     });
     expect(spec).toEqual({
       validationFraction: 0.25,
       trainer: {
         totalSteps: 30, learningRate: 0.05, batchSize: 3, warmupSteps: 3, schedule: 'cosine', evalEvery: 2, seed: 9,
-        gradientAccumulationSteps: 2, weightDecay: 0.01, earlyStoppingPatience: 3, earlyStoppingThreshold: 0.001, loadBestAtEnd: true,
+        gradientAccumulationSteps: 2, weightDecay: 0.01, earlyStoppingPatience: 3, earlyStoppingThreshold: 0.001, loadBestAtEnd: true, gradientCheckpointing: true,
       },
       maxLength: 256,
       promptFormat: 'chat',
@@ -39,7 +40,7 @@ describe('formSettings', () => {
     });
     checkSpec({ modelId: 'm', examples: [{ prompt: 'a', completion: 'b' }], method: { name: 'lora' }, ...spec });
     const plain = formSettings(FALLBACK);
-    expect(plain.trainer).toMatchObject({ earlyStoppingPatience: null, earlyStoppingThreshold: 0, loadBestAtEnd: false, gradientAccumulationSteps: 1, weightDecay: 0 });
+    expect(plain.trainer).toMatchObject({ gradientCheckpointing: false, earlyStoppingPatience: null, earlyStoppingThreshold: 0, loadBestAtEnd: false, gradientAccumulationSteps: 1, weightDecay: 0 });
     expect(plain).not.toHaveProperty('maxLength'); // empty: the worker picks what the model allows
   });
 

@@ -27,7 +27,26 @@ describe('WebGPU fast paths', () => {
 
   it('register their kernels for webgpu only, AdamW under the cpu/wasm kernel name', () => {
     registerWebgpuKernels();
-    expect([...WEBGPU_KERNEL_NAMES].sort()).toEqual(['HoneAdamW', 'HoneWebgpuAttentionContext', 'HoneWebgpuAttentionGrad', 'HoneWebgpuAttentionProbs', 'HoneWebgpuCrossEntropyGrad', 'HoneWebgpuCrossEntropyRows', 'HoneWebgpuL2Norm', 'HoneWebgpuRmsNorm', 'HoneWebgpuRmsNormGrad', 'HoneWebgpuRope', 'HoneWebgpuSwiGlu', 'HoneWebgpuSwiGluGrad']);
+    expect([...WEBGPU_KERNEL_NAMES].sort()).toEqual([
+      'HoneAdamW',
+      'HoneWebgpuAdamMoments',
+      'HoneWebgpuAdamParam',
+      'HoneWebgpuAttentionContext',
+      'HoneWebgpuAttentionGrad',
+      'HoneWebgpuAttentionProbs',
+      'HoneWebgpuCrossEntropyGrad',
+      'HoneWebgpuCrossEntropyRows',
+      'HoneWebgpuL2Norm',
+      'HoneWebgpuLoraUp',
+      'HoneWebgpuLoraUpGrad',
+      'HoneWebgpuRmsNorm',
+      'HoneWebgpuRmsNormGrad',
+      'HoneWebgpuRope',
+      'HoneWebgpuSlotReduce',
+      'HoneWebgpuStepStats',
+      'HoneWebgpuSwiGlu',
+      'HoneWebgpuSwiGluGrad',
+    ]);
     for (const name of WEBGPU_KERNEL_NAMES) expect(tf.getKernel(name, 'webgpu'), name).toBeDefined();
     expect(tf.getKernel('HoneWebgpuRmsNorm', 'cpu')).toBeUndefined();
     expect(tf.getKernel('HoneAdamW', 'cpu')).toBeDefined(); // the cpu twin the AdamW check runs here

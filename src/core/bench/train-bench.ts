@@ -7,7 +7,8 @@
 // Backend-agnostic and DOM-free: the CLI (`hone bench`, cli/bench.ts) runs it on cpu and wasm, the
 // studio worker (workers/bench.ts) on webgpu, webgl and wasm. Reads back only with `await data()`.
 import * as tf from '@tensorflow/tfjs';
-import { Decoder } from '../model/decoder';
+import { Decoder, type PackedPositions } from '../model/decoder';
+import { tapeSavedBytes } from '../model/ops/recompute';
 import { randomWeightEntries } from '../model/random';
 import { Rng } from '../rng';
 import { IGNORE_INDEX, collate, type Batch, type Row } from '../train/batch';
@@ -76,6 +77,19 @@ export interface TrainBenchOptions {
   timeBudgetSeconds?: number;
   /** one line per finished part, for people watching a long run */
   onProgress?: (message: string) => void;
+  /** train with gradient checkpointing (each block recomputed in the backward; PeftModel.gradientCheckpointing) */
+  gradientCheckpointing?: boolean;
+}
+
+/**
+ * The step's activations as tfjs keeps them for the backward, read at the end of the last timed
+ * step's forward (the logits returned, the loss not yet computed).
+ */
+export interface ActivationBytes {
+  /** what the tape's nodes saved, each data buffer once, the weights and trainable variables left out (ops/recompute.ts tapeSavedBytes) */
+  tapeSavedBytes: number;
+  /** tf.memory().numBytes at the end of the forward minus before it (clones sharing a buffer counted each) */
+  forwardNumBytes: number;
 }
 
 export interface MethodResult {
@@ -108,6 +122,10 @@ export interface MethodResult {
   memoryAfterSteps: MemorySample | null;
   /** the wasm heap after the method's steps (it never shrinks: the high-water mark), null off wasm */
   wasmHeapBytes: number | null;
+  /** whether the steps recomputed each block in the backward */
+  gradientCheckpointing: boolean;
+  /** the last timed step's activations held for the backward */
+  activations: ActivationBytes;
   /** one profiled step after the timed ones, null with profile: false */
   profile: StepProfile | null;
   /** WebGPU only: per timed step, averaged */
@@ -198,6 +216,7 @@ interface MethodRun {
   steps: number;
   profile: boolean;
   seed: number;
+  gradientCheckpointing: boolean;
 }
 
 /** Times warm-up + timed training steps of one method on `decoder`; disposes everything it made. */
@@ -212,8 +231,18 @@ async function benchMethod(decoder: Decoder, method: BenchMethod, run: MethodRun
   let result: Omit<MethodResult, 'tensorsLeaked'>;
   try {
     model.training = true;
+    model.gradientCheckpointing = run.gradientCheckpointing;
     const params = model.trainableVariables();
-    const step = () => trainStep((ids, mask, packed) => model.forward(ids, mask, packed), params, [run.batch], optimizer, { learningRate, maxGradNorm });
+    const activations: ActivationBytes = { tapeSavedBytes: 0, forwardNumBytes: 0 };
+    const weights = [...decoder.params.values(), ...params.values()]; // saved by the linear layers, not activations
+    const forward = (ids: tf.Tensor2D, mask: tf.Tensor2D, packed?: PackedPositions) => {
+      const before = tf.memory().numBytes;
+      const logits = model.forward(ids, mask, packed);
+      activations.forwardNumBytes = tf.memory().numBytes - before;
+      activations.tapeSavedBytes = tapeSavedBytes(weights);
+      return logits;
+    };
+    const step = () => trainStep(forward, params, [run.batch], optimizer, { learningRate, maxGradNorm });
     for (let i = 0; i < run.warmupSteps; i++) await step();
     // Backends run queued work in order, so reading the smallest variable waits for every queued
     // update (the last AdamW step included) while copying little.
@@ -239,11 +268,12 @@ async function benchMethod(decoder: Decoder, method: BenchMethod, run: MethodRun
     }
     const seconds = (performance.now() - start) / 1000;
     const memoryAfterSteps = sampleMemory();
+    const lastActivations = { ...activations }; // before the profiled step
     const profile = run.profile ? await profileStep(step) : null;
     const count = model.trainableParameterCount();
     const tokensPerSecond = seconds > 0 ? realTokens / seconds : 0;
     const contextLength = run.preset.seqLength + virtualTokensOf(model);
-    const flopsPerToken = stepFlops(decoder.config, contextLength, method.name === 'full', count.trainable).trainingPerToken;
+    const flopsPerToken = stepFlops(decoder.config, contextLength, method.name, count.trainable).trainingPerToken;
     const trainingGflops = (flopsPerToken * tokensPerSecond) / 1e9;
     const perStep = (n: number) => n / run.steps;
     result = {
@@ -265,6 +295,8 @@ async function benchMethod(decoder: Decoder, method: BenchMethod, run: MethodRun
       numTensorsPerStep,
       memoryAfterSteps,
       wasmHeapBytes: wasmHeapBytes(),
+      gradientCheckpointing: run.gradientCheckpointing,
+      activations: lastActivations,
       profile,
       gpuPerStep: gpuTotal && { dispatches: perStep(gpuTotal.dispatches), submits: perStep(gpuTotal.submits), readbacks: perStep(gpuTotal.readbacks) },
     };
@@ -320,7 +352,16 @@ export async function runTrainBench(options: TrainBenchOptions = {}): Promise<Tr
         skipped.push(method.label);
         continue;
       }
-      const r = await benchMethod(decoder, method, { preset, batch, matmulGflops: matmul.gflops, warmupSteps, steps, profile, seed });
+      const r = await benchMethod(decoder, method, {
+        preset,
+        batch,
+        matmulGflops: matmul.gflops,
+        warmupSteps,
+        steps,
+        profile,
+        seed,
+        gradientCheckpointing: options.gradientCheckpointing ?? false,
+      });
       progress(`${backend}: ${method.label} ${r.tokensPerSecond.toFixed(1)} tokens/s (${r.msPerStep.toFixed(0)} ms/step, ${r.trainingGflops.toFixed(2)} GFLOP/s, loss ${r.lastLoss.toFixed(3)})`);
       results.push(r);
     }

@@ -74,6 +74,7 @@ export function axolotlConfig(settings: HandoffSettings): Map<string, unknown> |
   config.set('weight_decay', settings.weight_decay);
   config.set('max_grad_norm', settings.max_grad_norm);
   config.set('seed', settings.seed);
+  if (settings.gradient_checkpointing) config.set('gradient_checkpointing', true);
   if (settings.eval_steps !== null && settings.eval_file) config.set('eval_steps', settings.eval_steps);
   if (settings.early_stopping_patience !== null && settings.eval_file) config.set('early_stopping_patience', settings.early_stopping_patience);
   config.set('bf16', 'auto');

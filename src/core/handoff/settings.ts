@@ -49,6 +49,8 @@ export interface HandoffSettings {
   early_stopping_patience: number | null;
   early_stopping_threshold: number;
   load_best_model_at_end: boolean;
+  /** recompute activations in the backward (TrainingArguments gradient_checkpointing; Hone's trainer.gradientCheckpointing) */
+  gradient_checkpointing: boolean;
   output_dir: string;
 }
 
@@ -123,6 +125,7 @@ export async function handoffSettings(input: HandoffInput): Promise<HandoffSetti
     early_stopping_patience: t.earlyStoppingPatience,
     early_stopping_threshold: t.earlyStoppingThreshold,
     load_best_model_at_end: t.loadBestAtEnd,
+    gradient_checkpointing: t.gradientCheckpointing,
     output_dir: 'output',
   };
 }

@@ -146,6 +146,9 @@ def main():
         assistant_only_loss=SETTINGS["assistant_only_loss"],
         bf16=bf16,
         use_cpu=not cuda,
+        gradient_checkpointing=SETTINGS["gradient_checkpointing"],
+        # non-reentrant: gradients reach adapters and frozen-embedding models without enable_input_require_grads
+        gradient_checkpointing_kwargs={"use_reentrant": False} if SETTINGS["gradient_checkpointing"] else None,
         logging_steps=1,
         eval_strategy="steps" if validate else "no",
         eval_steps=SETTINGS["eval_steps"] if validate else None,

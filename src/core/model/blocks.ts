@@ -74,10 +74,35 @@ const ACTIVATIONS: Record<string, Activation> = {
   relu: (x) => tf.relu(x),
 };
 
-function geluTanh(x: tf.Tensor): tf.Tensor {
+/** 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), composed. */
+function geluTanhComposed(x: tf.Tensor): tf.Tensor {
   const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), SQRT_2_OVER_PI);
   return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(inner)));
 }
+
+/**
+ * The tanh GELU with its derivative written out, saving only its input: autograd of the
+ * composition keeps ~8 full-size intermediates per call for the backward (GPT-2 small, 1 × 256:
+ * 16 [256, 3072] tensors per layer, docs/PERFORMANCE.md). Same forward ops, so the same values;
+ * d/dx = 0.5·(1 + t) + 0.5·x·(1 − t²)·√(2/π)·(1 + 3·0.044715·x²) with t the tanh.
+ */
+function geluTanh(x: tf.Tensor): tf.Tensor {
+  return geluTanhOp(x);
+}
+
+const geluTanhOp = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([x]);
+  return {
+    value: geluTanhComposed(x),
+    gradFunc: scopedGrad((dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sx] = saved;
+      const square = tf.square(sx);
+      const t = tf.tanh(tf.mul(tf.add(sx, tf.mul(tf.mul(square, sx), 0.044715)), SQRT_2_OVER_PI));
+      const slope = tf.mul(tf.mul(tf.mul(sx, tf.sub(1, tf.square(t))), tf.add(1, tf.mul(square, 3 * 0.044715))), 0.5 * SQRT_2_OVER_PI);
+      return [tf.mul(dy, tf.add(tf.mul(tf.add(1, t), 0.5), slope))];
+    }),
+  };
+}) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as Activation;
 
 export function activationFor(name: string): Activation {
   // own properties only: "constructor" or "toString" must not find Object.prototype's functions

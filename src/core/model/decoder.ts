@@ -7,8 +7,9 @@ import type { ModelConfig } from './config';
 import type { HostTensor } from './safetensors';
 import { expectedWeights } from './weight-names';
 import { embed, gpt2Mlp, layerNorm, llamaMlp, rmsNorm, type BlockContext } from './blocks';
-import { linearRows } from './ops/linear';
-import { attention, buildMaskBias, ropeTables, type LayerKV } from './attention';
+import { linearRows, withTransientPacking } from './ops/linear';
+import { attention, buildMaskBias, ropeTables, type AttentionInputs, type LayerKV } from './attention';
+import { checkpointed, tapeRecording, type CheckpointOptions } from './ops/recompute';
 import { ropeInverseFrequenciesFor } from './rope';
 
 export interface ForwardOptions {
@@ -26,6 +27,14 @@ export interface ForwardOptions {
    * positionIds restarting per sequence with it. See buildMaskBias.
    */
   sequenceIds?: tf.Tensor2D;
+  /**
+   * Gradient checkpointing (transformers' gradient_checkpointing=True): under a gradient tape each
+   * block keeps only its inputs and is recomputed in the backward, trading one more forward for
+   * the activations. Ignored without a tape and when a cache is passed. Gradients reach the block
+   * inputs and trainable tf.Variables (what variableGrads and the trainer differentiate), as HF's
+   * checkpointing reaches parameters.
+   */
+  checkpoint?: CheckpointOptions;
 }
 
 /** Packed rows: positions restarting per packed sequence and each token's sequence (ForwardOptions). */
@@ -73,6 +82,8 @@ export class Decoder {
   readonly params: Map<string, tf.Tensor>;
   hooks: DecoderHooks | null = null;
   private readonly invFreq: tf.Tensor1D | null;
+  /** per layer, the names of the block's own weights (blockSignature) */
+  private blockWeightNames: string[][] | null = null;
 
   /** Takes ownership of `weights` (disposed by dispose()). Names and shapes are checked here. */
   constructor(
@@ -153,30 +164,28 @@ export class Decoder {
         (tf.broadcastTo(tf.range(pastLength, pastLength + time, 1, 'int32').reshape([1, time]), [batch, time]) as tf.Tensor2D); // [B, T]
       if (isGpt2) embeddings = tf.add(embeddings, embed(this.param('transformer.wpe.weight'), positionIds)) as tf.Tensor3D; // [B, T, d]
 
-      const inputs = {
+      const inputs: AttentionInputs = {
         maskBias: buildMaskBias(batch, pastLength, time, opts.attentionMask, opts.sequenceIds), // [B, 1, T, S] | null
         rope: this.invFreq ? ropeTables(this.invFreq, positionIds) : null, // [B, 1, T, hd] each
       };
-      const ctx = this.context(batch, time);
-      const hooks = this.hooks;
-      // Between blocks the residual stream is token rows [N, d], N = B·T (see linear in blocks.ts);
-      // hooks that look at block outputs get them as [B, T, d].
-      const asGrid = (rows: tf.Tensor2D) => rows.reshape([batch, time, d]) as tf.Tensor3D;
-      const asRows = (grid: tf.Tensor3D) => grid.reshape([batch * time, d]) as tf.Tensor2D;
-      let x = asRows(embeddings); // [N, d]
+      // Recompute each block in the backward (only while a tape records, and not when building a cache)
+      const checkpoint = opts.checkpoint && !opts.cache && tapeRecording() ? opts.checkpoint : null;
+      const ctx = this.context(batch, time, checkpoint !== null);
+      // Between blocks the residual stream is token rows [N, d], N = B·T (see linear in blocks.ts).
+      let x = embeddings.reshape([batch * time, d]) as tf.Tensor2D; // [N, d]
       const kv: LayerKV[] = [];
       for (let layer = 0; layer < config.numLayers; layer++) {
-        const names = blockNames(config, layer);
-        const attn = attention(ctx, layer, this.norm(ctx, names.norm1, x), inputs, past[layer] ?? null); // out [N, d]
-        kv.push(attn.kv);
-        const attnOut = hooks?.afterAttention ? asRows(hooks.afterAttention(layer, asGrid(attn.out))) : attn.out; // [N, d]
-        x = tf.add(x, attnOut); // [N, d]
-        const h = this.norm(ctx, names.norm2, x); // [N, d]
-        const mlpOut = isGpt2 ? gpt2Mlp(ctx, names.mlp, h) : llamaMlp(ctx, names.mlp, h); // [N, d]
-        x = tf.add(x, hooks?.afterMlp ? asRows(hooks.afterMlp(layer, asGrid(mlpOut))) : mlpOut); // [N, d]
+        if (checkpoint) {
+          x = this.checkpointedBlock(ctx, layer, x, inputs, past[layer] ?? null, checkpoint);
+          continue;
+        }
+        const out = this.block(ctx, layer, x, inputs, past[layer] ?? null);
+        kv.push(out.kv);
+        x = out.x;
       }
       x = this.norm(ctx, isGpt2 ? 'transformer.ln_f' : 'model.norm', x); // [N, d]
-      const logits = this.lmHead(ctx, x); // [B, T, V]
+      // checkpointing is the memory-lean mode: the head's frozen weight is not left packed either
+      const logits = checkpoint ? withTransientPacking(() => this.lmHead(ctx, x)) : this.lmHead(ctx, x); // [B, T, V]
       // tidy keeps every tensor in the returned object; the cache's keys/values only when asked for
       return (opts.cache ? { logits, kv } : { logits, kv: [] }) as unknown as tf.TensorContainer;
     }) as unknown as { logits: tf.Tensor3D; kv: LayerKV[] };
@@ -224,12 +233,81 @@ export class Decoder {
     return this.config.family === 'gpt2' ? layerNorm(ctx, name, x) : rmsNorm(ctx, name, x);
   }
 
-  private context(batch: number, time: number): BlockContext {
+  /**
+   * One decoder block on the residual stream x [N, d]: attention and feed-forward with their norms,
+   * residual adds and hooks. Returns the new stream and this layer's keys/values.
+   */
+  private block(ctx: BlockContext, layer: number, x: tf.Tensor2D, inputs: AttentionInputs, past: LayerKV | null): { x: tf.Tensor2D; kv: LayerKV } {
+    const { config } = this;
+    const { batch, time } = ctx;
+    const d = config.hiddenSize;
+    const hooks = ctx.hooks;
+    // hooks that look at block outputs get them as [B, T, d]
+    const asGrid = (rows: tf.Tensor2D) => rows.reshape([batch, time, d]) as tf.Tensor3D;
+    const asRows = (grid: tf.Tensor3D) => grid.reshape([batch * time, d]) as tf.Tensor2D;
+    const names = blockNames(config, layer);
+    const attn = attention(ctx, layer, this.norm(ctx, names.norm1, x), inputs, past); // out [N, d]
+    const attnOut = hooks?.afterAttention ? asRows(hooks.afterAttention(layer, asGrid(attn.out))) : attn.out; // [N, d]
+    const mid = tf.add(x, attnOut) as tf.Tensor2D; // [N, d]
+    const h = this.norm(ctx, names.norm2, mid); // [N, d]
+    const mlpOut = config.family === 'gpt2' ? gpt2Mlp(ctx, names.mlp, h) : llamaMlp(ctx, names.mlp, h); // [N, d]
+    const out = tf.add(mid, hooks?.afterMlp ? asRows(hooks.afterMlp(layer, asGrid(mlpOut))) : mlpOut) as tf.Tensor2D; // [N, d]
+    return { x: out, kv: attn.kv };
+  }
+
+  /**
+   * The block as one custom gradient that keeps only its inputs and recomputes the rest in the
+   * backward (ops/recompute.ts). Differentiable inputs: x and the prefix keys/values; constants:
+   * the mask and the RoPE tables; the trainable variables it reads are found by a cached probe.
+   */
+  private checkpointedBlock(
+    ctx: BlockContext,
+    layer: number,
+    x: tf.Tensor2D,
+    inputs: AttentionInputs,
+    past: LayerKV | null,
+    options: CheckpointOptions,
+  ): tf.Tensor2D {
+    const { maskBias, rope } = inputs;
+    return checkpointed({
+      fn: ([xIn, key, value], [mask, cos, signedSin, swap]) => {
+        const blockInputs: AttentionInputs = {
+          maskBias: mask as tf.Tensor4D | null,
+          rope: cos ? { cos: cos as tf.Tensor4D, signedSin: signedSin as tf.Tensor4D, swap: swap as tf.Tensor2D | null } : null,
+        };
+        const blockPast = key ? { key: key as tf.Tensor4D, value: value as tf.Tensor4D } : null;
+        // frozen weights are multiplied without leaving XNNPACK's packed copies behind (ops/linear.ts)
+        return withTransientPacking(() => this.block(ctx, layer, xIn as tf.Tensor2D, blockInputs, blockPast).x);
+      },
+      differentiable: past ? [x, past.key, past.value] : [x],
+      constants: [maskBias, rope?.cos ?? null, rope?.signedSin ?? null, rope?.swap ?? null],
+      key: options.key ?? this,
+      id: String(layer),
+      signature: this.blockSignature(ctx, layer),
+      random: options.random,
+    }) as tf.Tensor2D;
+  }
+
+  /** What decides the variables block `layer` reads: which hooks are installed and which tensors hold its weights. */
+  private blockSignature(ctx: BlockContext, layer: number): string {
+    this.blockWeightNames ??= blockWeightNames(this.config);
+    const hooks = ctx.hooks ? Object.keys(ctx.hooks).filter((k) => typeof (ctx.hooks as Record<string, unknown>)[k] === 'function') : [];
+    const ids = this.blockWeightNames[layer].map((name) => ctx.param(name).id);
+    return `${hooks.sort().join(',')}|${ids.join(',')}`;
+  }
+
+  /**
+   * What the blocks see of the decoder for one forward. With `frozen` the weights are a snapshot
+   * taken now: a checkpointed block is recomputed in the backward, after PeftModel.withAdapter has
+   * put the decoder's own weights back, and must read the ones its forward read.
+   */
+  private context(batch: number, time: number, frozen = false): BlockContext {
+    const params = frozen ? new Map(this.params) : null;
     return {
       batch,
       time,
       config: this.config,
-      param: (name) => this.param(name),
+      param: params ? (name) => params.get(name) ?? this.param(name) : (name) => this.param(name),
       hooks: this.hooks,
     };
   }
@@ -241,6 +319,15 @@ export class Decoder {
     }
     return tensor;
   }
+}
+
+/** Per layer, the expected weights whose names start with the block's prefix. */
+function blockWeightNames(config: ModelConfig): string[][] {
+  const names = [...expectedWeights(config).keys()];
+  return Array.from({ length: config.numLayers }, (_, layer) => {
+    const prefix = config.family === 'gpt2' ? `transformer.h.${layer}.` : `model.layers.${layer}.`;
+    return names.filter((name) => name.startsWith(prefix));
+  });
 }
 
 /** Canonical names of a block's norms and feed-forward. */

@@ -5,6 +5,7 @@
 // trainableVariables(); set `training = true` there so LoRA/adapter dropout is active.
 import * as tf from '@tensorflow/tfjs';
 import type { Decoder, ForwardOptions, PackedPositions } from '../model/decoder';
+import type { CheckpointOptions } from '../model/ops/recompute';
 import type { PeftMethod } from './types';
 
 export interface ParameterCount {
@@ -20,12 +21,28 @@ export class PeftModel {
   enabled = true;
   /** true while training: dropout on (LoRA lora_dropout, adapter dropout) */
   training = false;
+  /**
+   * transformers' gradient_checkpointing_enable(): under a gradient tape each decoder block keeps
+   * only its inputs and is recomputed in the backward (less memory, one more forward of compute).
+   * The same gradients as without, dropout masks included.
+   */
+  gradientCheckpointing = false;
   private active = false;
+  private readonly checkpoint: CheckpointOptions;
 
   constructor(
     readonly decoder: Decoder,
     readonly method: PeftMethod | null,
-  ) {}
+  ) {
+    const { randomState, setRandomState } = method ?? {};
+    this.checkpoint = {
+      key: this,
+      random:
+        randomState && setRandomState
+          ? { state: () => randomState.call(method), restore: (state) => setRandomState.call(method, state) }
+          : undefined,
+    };
+  }
 
   /**
    * Logits [B, T, V] for inputIds [B, T] (int32) and an optional attentionMask [B, T] over the real
@@ -45,6 +62,7 @@ export class PeftModel {
           const prepared = method.prepareInputs(this.decoder, inputIds, attentionMask, packed);
           ({ inputIds: ids, options, virtualPositions } = prepared);
         }
+        if (this.gradientCheckpointing) options = { ...options, checkpoint: this.checkpoint };
         const logits = this.decoder.forward(ids, options).logits; // [B, P?+T, V]
         if (virtualPositions === 0) return logits;
         const [batch, time, vocab] = logits.shape;

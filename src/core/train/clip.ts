@@ -1,6 +1,7 @@
 // Gradient clipping by global L2 norm, as torch.nn.utils.clip_grad_norm_(params, max_norm):
 //   total = ‖(‖g₁‖, ‖g₂‖, …)‖₂,  coef = min(max_norm / (total + 1e-6), 1),  g ← g · coef
-// torch multiplies even when coef is 1; so does this (it is exact in float32).
+// torch multiplies even when coef is 1; so does this (it is exact in float32). On WebGPU the step
+// passes coef to AdamW instead, whose program multiplies each gradient itself (optim/adamw.ts).
 import * as tf from '@tensorflow/tfjs';
 import { globalNormWebgpu, webgpuFastPaths } from '../kernels/webgpu';
 
@@ -16,13 +17,18 @@ export function globalNorm(grads: Iterable<tf.Tensor>): tf.Scalar {
   });
 }
 
+/** coef = min(maxNorm / (totalNorm + 1e-6), 1) as float32: what every gradient is multiplied by. */
+export function clipCoefficient(maxNorm: number, totalNorm: number): number {
+  if (!(maxNorm > 0)) throw new Error(`clipByGlobalNorm: maxNorm must be a positive number, got ${maxNorm}`);
+  return Math.min(Math.fround(maxNorm / (totalNorm + 1e-6)), 1);
+}
+
 /**
  * Scales `grads` so their global norm is at most `maxNorm`; returns new tensors (the inputs stay
  * the caller's) and the norm before clipping, which is what HF Trainer logs as grad_norm.
  */
 export function clipByGlobalNorm(grads: Map<string, tf.Tensor>, maxNorm: number, totalNorm: number): Map<string, tf.Tensor> {
-  if (!(maxNorm > 0)) throw new Error(`clipByGlobalNorm: maxNorm must be a positive number, got ${maxNorm}`);
-  const coef = Math.min(Math.fround(maxNorm / (totalNorm + 1e-6)), 1);
+  const coef = clipCoefficient(maxNorm, totalNorm);
   const out = new Map<string, tf.Tensor>();
   for (const [name, g] of grads) out.set(name, tf.mul(g, coef));
   return out;

@@ -47,6 +47,11 @@ export interface TrainerConfig {
    * as HF's Trainer skips it; three in a row means the settings, not the data, are wrong
    */
   maxConsecutiveBadSteps: number;
+  /**
+   * recompute each decoder block in the backward instead of keeping its activations (HF
+   * gradient_checkpointing, default false): the same gradients for about a third more compute
+   */
+  gradientCheckpointing: boolean;
 }
 
 /**
@@ -76,6 +81,7 @@ export const TRAINER_DEFAULTS: Omit<TrainerConfig, 'totalSteps' | 'padTokenId'> 
   loadBestAtEnd: false,
   padTo: null,
   maxConsecutiveBadSteps: 3,
+  gradientCheckpointing: false,
 };
 
 /** Fills defaults and checks every field; errors name the field and what it needs. */
@@ -120,6 +126,9 @@ export function trainerConfig(partial: Partial<TrainerConfig> & Pick<TrainerConf
   }
   if (typeof config.seed !== 'number' || !Number.isFinite(config.seed)) throw new Error(`TrainerConfig.seed must be a finite number, got ${String(config.seed)}`);
   if (typeof config.shuffle !== 'boolean') throw new Error(`TrainerConfig.shuffle must be true or false, got ${JSON.stringify(config.shuffle)}`);
+  if (typeof config.gradientCheckpointing !== 'boolean') {
+    throw new Error(`TrainerConfig.gradientCheckpointing must be true or false, got ${JSON.stringify(config.gradientCheckpointing)}`);
+  }
   if (typeof config.loadBestAtEnd !== 'boolean') throw new Error(`TrainerConfig.loadBestAtEnd must be true or false, got ${JSON.stringify(config.loadBestAtEnd)}`);
   const positiveInt = (key: keyof TrainerConfig, value: unknown): void => {
     if (!Number.isInteger(value) || (value as number) <= 0) throw new Error(`TrainerConfig.${key} must be a positive integer, got ${String(value)}`);

@@ -32,6 +32,8 @@ export interface TrainableModel {
   trainableVariables(): Map<string, tf.Variable>;
   /** PeftModel's switch: dropout on for training steps, off for validation (set only when present) */
   training?: boolean;
+  /** PeftModel's switch: recompute each block in the backward (set from TrainerConfig.gradientCheckpointing when present) */
+  gradientCheckpointing?: boolean;
   /** the dropout RNG's state (null: no dropout RNG), saved so a resumed run draws the same masks */
   randomState?(): number | null;
   setRandomState?(state: number): void;
@@ -123,6 +125,7 @@ export class Trainer {
       this.optimizer.load({ steps: kept.json.optimizerSteps, tensors: tensorsWithPrefix(kept, 'optimizer/') }, this.params);
     });
     this.order = DataOrder.create(data.train.length, this.config.seed, this.config.shuffle, data.stages);
+    if ('gradientCheckpointing' in model) model.gradientCheckpointing = this.config.gradientCheckpointing;
     this.forwardFn = (ids, mask, packed) => model.forward(ids, mask, packed);
     this.validationBatches = [];
     const validation = data.validation ?? [];

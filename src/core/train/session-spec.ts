@@ -150,6 +150,8 @@ export function checkSpec(spec: TrainSpec): void {
     const value = spec.trainer[key];
     if (value !== undefined && !(typeof value === 'number' && value >= 0)) fail(`trainer.${key}`, `must be a number ≥ 0, got ${String(value)}`);
   }
+  const checkpointing = spec.trainer.gradientCheckpointing;
+  if (checkpointing !== undefined && typeof checkpointing !== 'boolean') fail('trainer.gradientCheckpointing', `must be true or false, got ${JSON.stringify(checkpointing)}`);
   const betas = spec.trainer.betas;
   if (betas !== undefined && !(Array.isArray(betas) && betas.length === 2 && betas.every((b) => typeof b === 'number' && b >= 0 && b < 1))) {
     fail('trainer.betas', `must be two numbers in [0, 1), got ${JSON.stringify(betas)}`);

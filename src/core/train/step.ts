@@ -11,8 +11,9 @@ import * as tf from '@tensorflow/tfjs';
 import { sequenceIdsOf, type Batch } from './batch';
 import type { PackedPositions } from '../model/decoder';
 import { causalLmLossSum } from './loss';
-import { clipByGlobalNorm, globalNorm } from './clip';
+import { clipByGlobalNorm, clipCoefficient, globalNorm } from './clip';
 import type { AdamW } from './optim/adamw';
+import { stepStatsWebgpu, webgpuProgramsActive } from '../kernels/webgpu';
 
 /**
  * Logits [B, T, V] for ids [B, T] and a 0/1 attention mask [B, T]: PeftModel.forward, or a plain
@@ -85,7 +86,7 @@ export function computeGradients(
   }
   const totalScored = microBatches.reduce((n, b) => n + b.scoredTokens, 0);
   const grads = new Map<string, tf.Tensor>();
-  let loss: tf.Scalar = tf.scalar(0);
+  let loss: tf.Scalar | null = null;
   for (const batch of microBatches) {
     const divisor =
       accumulation === 'tokens' ? Math.max(totalScored, 1) : Math.max(batch.scoredTokens, 1) * microBatches.length;
@@ -94,10 +95,14 @@ export function computeGradients(
       const logits = forward(inputIds, attentionMask, packed); // [B, T, V]
       return tf.div(causalLmLossSum(logits, labels), divisor) as tf.Scalar;
     }, variables);
-    const nextLoss = tf.add(loss, value) as tf.Scalar;
-    loss.dispose();
-    value.dispose();
-    loss = nextLoss;
+    if (loss === null) {
+      loss = value; // the first micro-batch's: 0 + value would be value, one add later
+    } else {
+      const nextLoss = tf.add(loss, value) as tf.Scalar;
+      loss.dispose();
+      value.dispose();
+      loss = nextLoss;
+    }
     for (const [variableName, g] of Object.entries(batchGrads)) {
       const name = nameOfVariable.get(variableName)!;
       const previous = grads.get(name);
@@ -110,7 +115,7 @@ export function computeGradients(
       }
     }
   }
-  return { loss, grads };
+  return { loss: loss!, grads };
 }
 
 /**
@@ -138,8 +143,12 @@ export async function trainStep(
   const realTokens = microBatches.reduce((n, b) => n + b.realTokens, 0);
   const { loss, grads } = computeGradients(forward, params, microBatches, options.accumulation);
   try {
-    // one read-back for all three numbers: each read waits for the backend
-    const stats = tf.tidy(() => tf.stack([loss, globalNorm(grads.values()), weightsFiniteProbe(params)]));
+    // one read-back for all three numbers: each read waits for the backend (WebGPU: a few
+    // programs for all three, kernels/webgpu/stats.ts; the weights check counts non-finite values)
+    const onWebgpu = webgpuProgramsActive();
+    const stats = onWebgpu
+      ? stepStatsWebgpu(loss, grads.values(), params.values())
+      : tf.tidy(() => tf.stack([loss, globalNorm(grads.values()), weightsFiniteProbe(params)]));
     let lossValue: number;
     let gradNorm: number;
     let weightsCheck: number;
@@ -151,7 +160,9 @@ export async function trainStep(
     const weightsFinite = weightsCheck === 0;
     const skipped = !Number.isFinite(lossValue) || !Number.isFinite(gradNorm) || !weightsFinite;
     if (!skipped) {
-      if (options.maxGradNorm !== null) {
+      if (options.maxGradNorm !== null && onWebgpu) {
+        optimizer.apply(params, grads, options.learningRate, clipCoefficient(options.maxGradNorm, gradNorm)); // g·coef inside AdamW's program
+      } else if (options.maxGradNorm !== null) {
         const clipped = clipByGlobalNorm(grads, options.maxGradNorm, gradNorm);
         try {
           optimizer.apply(params, clipped, options.learningRate);

@@ -1,15 +1,21 @@
 // WGSL kernels for tfjs-backend-webgpu: RMSNorm, SwiGLU's product and RoPE forward and backward
 // (wrapped as custom gradients in ops.ts) and AdamW under the wasm/cpu kernel's name, inputs,
-// attributes and outputs (adamw-kernel.ts), so optim/adamw.ts's fused branch runs it. Each output
-// is one program, one GPU dispatch. Why: a hone-tiny LoRA step ran 913 dispatches on WebGPU, each elementwise step of
-// RMSNorm, SwiGLU, RoPE and AdamW its own (docs/PERFORMANCE.md); these replace 3–13 dispatches each.
+// attributes and outputs (adamw-kernel.ts), which optim/adamw.ts's fused branch runs where the
+// WebGPU switch is off but the wasm fast paths are forced on; the WebGPU step itself uses
+// adamw.ts's grouped AdamW. This registry also holds the kernels of attention.ts, cross-entropy.ts,
+// norm.ts, stats.ts, adamw.ts and lora.ts. Each output is one program, one GPU dispatch. Why: a
+// hone-tiny LoRA step ran 913 dispatches on WebGPU, each elementwise step of RMSNorm, SwiGLU, RoPE
+// and AdamW its own (docs/PERFORMANCE.md); these replace 3–13 dispatches each.
 // The arithmetic follows the tfjs compositions operation by operation in float32; the row sums
 // accumulate sequentially in float32 (tfjs reduces in a tree), so values agree to float32 rounding.
 import * as tf from '@tensorflow/tfjs';
 import type { TensorInfo } from '../kernel-io';
+import { ADAMW_KERNELS } from './adamw';
 import { ATTENTION_KERNELS } from './attention';
 import { CROSS_ENTROPY_KERNELS } from './cross-entropy';
+import { LORA_KERNELS } from './lora';
 import { NORM_KERNELS } from './norm';
+import { STATS_KERNELS } from './stats';
 import { HoneProgram, runProgram, wgslFloat } from './program';
 
 type KernelArgs = { inputs: Record<string, TensorInfo | undefined>; backend: unknown; attrs: Record<string, unknown> };
@@ -220,6 +226,9 @@ const KERNELS: Record<string, (args: KernelArgs) => TensorInfo[]> = {
   ...ATTENTION_KERNELS,
   ...CROSS_ENTROPY_KERNELS,
   ...NORM_KERNELS,
+  ...STATS_KERNELS,
+  ...ADAMW_KERNELS,
+  ...LORA_KERNELS,
 };
 
 /** The kernel names registered for webgpu. */

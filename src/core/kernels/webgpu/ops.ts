@@ -1,6 +1,7 @@
-// RMSNorm, SwiGLU's product and RoPE on WebGPU as custom gradients over the WGSL kernels
-// (kernels.ts): forward and backward are 1–2 dispatches each, against 6–13 for the tfjs
-// compositions they replace (blocks.ts rmsNorm and llamaMlp, attention.ts applyRope), whose
+// RMSNorm, SwiGLU's product, RoPE and LoRA's up-projection on WebGPU as custom gradients over the
+// WGSL kernels (kernels.ts, lora.ts): forward and backward are 1–2 dispatches each, against 3–13
+// for the tfjs compositions they replace (blocks.ts rmsNorm and llamaMlp, attention.ts applyRope,
+// lora.ts's B product, scaling and add), whose
 // autograd also keeps every intermediate alive for the backward. Only the inputs are saved
 // (RMSNorm's backward recomputes the row's inverse RMS from x).
 import * as tf from '@tensorflow/tfjs';
@@ -60,4 +61,22 @@ export function ropeWebgpu(x: tf.Tensor4D, cos: tf.Tensor4D, signedSin: tf.Tenso
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return (op as unknown as (a: tf.Tensor) => tf.Tensor4D)(x);
+}
+
+/**
+ * y + (down · bᵀ) · scaling for the base layer's output y [..., out] (any leading shape, N rows in
+ * all), down [N, r] and B [out, r]; gradients to y, down and B. Same shape as y.
+ */
+export function loraUpWebgpu(y: tf.Tensor, down: tf.Tensor2D, b: tf.Tensor2D, scaling: number): tf.Tensor {
+  const shape = y.shape;
+  const out = shape[shape.length - 1];
+  const op = tf.customGrad(((yIn: tf.Tensor2D, dIn: tf.Tensor2D, bIn: tf.Tensor2D, save: tf.GradSaveFunc) => {
+    save([dIn, bIn]);
+    return {
+      value: run('HoneWebgpuLoraUp', { y: yIn, d: dIn, b: bIn }, { scaling })[0], // [N, out]
+      gradFunc: scopedGrad((dy, [sd, sb]) => [dy.clone(), ...run('HoneWebgpuLoraUpGrad', { dy, d: sd, b: sb }, { scaling })]), // dy, d d [N, r], d B [out, r]
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  const rows = y.reshape([-1, out]) as tf.Tensor2D;
+  return (op as unknown as (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.Tensor)(rows, down, b).reshape(shape);
 }

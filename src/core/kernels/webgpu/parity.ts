@@ -1,4 +1,5 @@
-// The WebGPU kernels against the plain tfjs compositions they replace, run on the webgpu backend
+// The WebGPU kernels against the plain tfjs compositions they replace (also LoRA's up-projection,
+// the step's read-back numbers, AdamW with clipping and packed moments, two whole train steps), run on the webgpu backend
 // by tests/browser/webgpu-kernels.spec.ts (the unit test runs the AdamW check on cpu, where the
 // switch routes AdamW to the cpu fused kernel). Each check computes values and
 // gradients twice, with forceWebgpuFastPaths(true) and (false), from the same seeded inputs, and
@@ -10,10 +11,11 @@ import { Decoder } from '../../model/decoder';
 import { randomWeightEntries } from '../../model/random';
 import { AdamW } from '../../train/optim/adamw';
 import { createPeftModel } from '../../train/run';
-import { computeGradients } from '../../train/step';
+import { computeGradients, trainStep, weightsFiniteProbe } from '../../train/step';
 import { forceWebgpuFastPaths, webgpuFastPaths } from './index';
 import { attentionWebgpu } from './attention';
-import { rmsNormWebgpu, ropeWebgpu, swiGluWebgpu } from './ops';
+import { loraUpWebgpu, rmsNormWebgpu, ropeWebgpu, swiGluWebgpu } from './ops';
+import { stepStatsWebgpu } from './stats';
 import { attentionReference, repeatHeads } from '../../model/ops/attention-core';
 import { buildMaskBias } from '../../model/attention';
 import { causalLmLossSum } from '../../train/loss';
@@ -48,17 +50,19 @@ async function relativeDifference(fused: tf.Tensor[], reference: tf.Tensor[]): P
   return worst;
 }
 
+type Side = () => tf.Tensor[] | Promise<tf.Tensor[]>;
+
 /** Runs the fused side (the WebGPU switch forced on) and the reference side (forced off); compares them. */
-async function compare(name: string, fused: () => tf.Tensor[], reference: () => tf.Tensor[]): Promise<ParityResult> {
+async function compare(name: string, fused: Side, reference: Side): Promise<ParityResult> {
   const before = tf.memory().numTensors;
   let fusedOut: tf.Tensor[] = [];
   let referenceOut: tf.Tensor[] = [];
   let relativeError: number;
   try {
     forceWebgpuFastPaths(true);
-    fusedOut = fused();
+    fusedOut = await fused();
     forceWebgpuFastPaths(false);
-    referenceOut = reference();
+    referenceOut = await reference();
     relativeError = await relativeDifference(fusedOut, referenceOut);
   } finally {
     forceWebgpuFastPaths(null);
@@ -159,7 +163,23 @@ export async function runWebgpuKernelParity(): Promise<ParityResult[]> {
     const viaAdds = () => [tf.tidy(() => addends().reduce((a, b) => tf.add(a, b)))];
     results.push(await compare('AddN of 16 tensors', viaAddN, viaAdds));
     results.push(await compare('HoneAdamW, two steps', adamTwoSteps, adamTwoSteps));
+    const clipped = () => adamTwoSteps(0.37);
+    results.push(await compare('AdamW with the clip coefficient, two steps', clipped, clipped));
+    results.push(await compare('AdamW state, saved and loaded between steps', adamStateRoundTrip, adamStateRoundTrip));
+    results.push(await compare('AdamW, 8 parameters (2 moment groups), one without a gradient in step 2', adamGroups, adamGroups));
+    // LoRA's up-projection (lora.ts): y + (d·Bᵀ)·s against the matmul, Multiply and Add it replaces
+    const [ly, ld, lb] = [tf.variable(random([2, 3, 10], 60), true, 'parity_lora_y'), tf.variable(random([6, 3], 61), true, 'parity_lora_d'), tf.variable(random([10, 3], 62), true, 'parity_lora_b')];
+    try {
+      const loraReference = () => tf.add(ly, tf.mul(tf.matMul(ld, lb, false, true), 2).reshape([2, 3, 10]));
+      await pair('LoRA up-projection', () => loraUpWebgpu(ly, ld as tf.Tensor2D, lb as tf.Tensor2D, 2), loraReference, [ly, ld, lb], 63);
+    } finally {
+      tf.dispose([ly, ld, lb]);
+    }
+    // the step's read-back numbers (step.ts): 18 tensors (3 programs' worth), and 60 (vectors concatenated first)
+    for (const count of [9, 30]) results.push(await compare(`step statistics, ${2 * count} tensors`, () => stepStats(count, false), () => stepStats(count, false)));
+    results.push(await nonFiniteWeights());
     results.push(await compare('hone-micro LoRA step: loss and every gradient', microStep, microStep));
+    results.push(await compare('hone-micro LoRA, two clipped train steps: results and weights', microTrainSteps, microTrainSteps));
   } finally {
     tf.dispose([x, weight, frozen, gate, up, q, cos, signedSin]);
   }
@@ -168,8 +188,8 @@ export async function runWebgpuKernelParity(): Promise<ParityResult[]> {
 
 let adamRuns = 0;
 
-/** Two AdamW steps (weight decay 0.01) on fresh copies of two parameters; returns params and moments. */
-function adamTwoSteps(): tf.Tensor[] {
+/** Two AdamW steps (weight decay 0.01) on fresh copies of two parameters (gradients ·gradScale when given); returns the params. */
+function adamTwoSteps(gradScale?: number): tf.Tensor[] {
   adamRuns++;
   const [a, b] = tf.tidy(() => [
     tf.variable(random([7, 5], 21), true, `parity_adam_a_${adamRuns}`),
@@ -186,13 +206,139 @@ function adamTwoSteps(): tf.Tensor[] {
       [2, 5e-4],
     ] as const) {
       const grads = new Map([...params].map(([name, p]) => [name, random(p.shape, 30 + step)]));
-      optimizer.apply(params, grads, lr);
+      optimizer.apply(params, grads, lr, gradScale);
       tf.dispose([...grads.values()]);
     }
     return [...params.values()].map((p) => p.clone());
   } finally {
     optimizer.dispose();
     tf.dispose([...params.values()]);
+  }
+}
+
+/**
+ * One AdamW step, the state saved to the host and loaded into a fresh optimizer, a second step:
+ * the params, then the saved moments (packed [m | v] on WebGPU, apart in the composition).
+ */
+async function adamStateRoundTrip(): Promise<tf.Tensor[]> {
+  adamRuns++;
+  const [a, b] = tf.tidy(() => [tf.variable(random([6, 4], 70), true, `parity_adam_rt_a_${adamRuns}`), tf.variable(random([9], 71), true, `parity_adam_rt_b_${adamRuns}`)]);
+  const params = new Map([
+    ['a', a],
+    ['b', b],
+  ]);
+  const config = { betas: [0.9, 0.999] as [number, number], eps: 1e-8, weightDecay: 0.01 };
+  const [first, second] = [new AdamW(config), new AdamW(config)];
+  try {
+    const gradsAt = (seed: number) => new Map([...params].map(([name, p]) => [name, random(p.shape, seed)]));
+    const g1 = gradsAt(72);
+    first.apply(params, g1, 1e-3, 0.5);
+    const saved = await first.state();
+    second.load(saved, params);
+    const g2 = gradsAt(73);
+    second.apply(params, g2, 1e-3);
+    const again = await second.state();
+    tf.dispose([...g1.values(), ...g2.values()]);
+    const host = [...saved.tensors.entries(), ...again.tensors.entries()].sort(([x], [y]) => x.localeCompare(y)).map(([, t]) => tf.tensor(t.data, t.shape));
+    return [...[...params.values()].map((p) => p.clone()), ...host];
+  } finally {
+    first.dispose();
+    second.dispose();
+    tf.dispose([...params.values()]);
+  }
+}
+
+/** Two AdamW steps over 8 parameters of assorted shapes, the third without a gradient in the second: params and saved moments. */
+async function adamGroups(): Promise<tf.Tensor[]> {
+  adamRuns++;
+  const shapes = [[3, 4], [5], [2, 2, 3], [1], [7], [6, 2], [9], [4, 4]];
+  const params = new Map(tf.tidy(() => shapes.map((shape, i) => [`p${i}`, tf.variable(random(shape, 90 + i), true, `parity_adam_group_${i}_${adamRuns}`)] as const)));
+  const optimizer = new AdamW({ betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.01 });
+  try {
+    for (const step of [1, 2]) {
+      const grads = new Map([...params].filter(([name]) => step === 1 || name !== 'p2').map(([name, p], i) => [name, random(p.shape, 100 + 10 * step + i)]));
+      optimizer.apply(params, grads, 1e-3, 0.8);
+      tf.dispose([...grads.values()]);
+    }
+    const saved = await optimizer.state();
+    const host = [...saved.tensors.entries()].sort(([x], [y]) => x.localeCompare(y)).map(([, t]) => tf.tensor(t.data, t.shape));
+    return [...[...params.values()].map((p) => p.clone()), ...host, tf.tensor1d(Object.values(saved.steps))];
+  } finally {
+    optimizer.dispose();
+    tf.dispose([...params.values()]);
+  }
+}
+
+/** [loss, global norm, weights check] of `count` gradients and `count` weights of assorted sizes: stats.ts, or step.ts's composition. */
+function stepStats(count: number, nonFinite: boolean, badGrad: number | null = null): tf.Tensor[] {
+  return [
+    tf.tidy(() => {
+      const sizes = (i: number) => [[5], [64], [3, 300], [1], [7, 9]][i % 5];
+      const grads = Array.from({ length: count }, (_, i) => random(sizes(i), 80 + i));
+      const weights = new Map<string, tf.Variable>(Array.from({ length: count }, (_, i) => [`w${i}`, random(sizes(i + 2), 120 + i) as tf.Variable]));
+      if (nonFinite) weights.set('bad', tf.tensor1d([1, Infinity, 2]) as tf.Variable);
+      if (badGrad !== null) grads.push(tf.tensor1d([0.5, badGrad]));
+      const loss = tf.scalar(3.25);
+      if (webgpuFastPaths()) return stepStatsWebgpu(loss, grads, weights.values());
+      return tf.stack([loss, globalNorm(grads), weightsFiniteProbe(weights)]);
+    }),
+  ];
+}
+
+/**
+ * The weights check with an infinite weight: non-zero in stats.ts (a count), NaN in the
+ * composition (Σ w·0), both "not finite"; and a NaN or infinite gradient makes both norms non-finite.
+ */
+async function nonFiniteWeights(): Promise<ParityResult> {
+  const before = tf.memory().numTensors;
+  const checks: number[] = [];
+  const norms: number[] = [];
+  try {
+    for (const fused of [true, false]) {
+      forceWebgpuFastPaths(fused);
+      for (const bad of [false, true]) {
+        const [t] = stepStats(9, bad);
+        checks.push((await t.data())[2]);
+        t.dispose();
+      }
+      for (const badGrad of [NaN, Infinity]) {
+        const [t] = stepStats(9, false, badGrad);
+        norms.push((await t.data())[1]);
+        t.dispose();
+      }
+    }
+  } finally {
+    forceWebgpuFastPaths(null);
+  }
+  // checks: fused finite, fused infinite, composition finite, composition infinite; norms with a NaN or an infinite gradient
+  const agree = checks[0] === 0 && checks[1] === 1 && checks[2] === 0 && Number.isNaN(checks[3]) && norms.every((n) => !Number.isFinite(n));
+  return { name: 'non-finite weights and gradients', relativeError: agree ? 0 : Infinity, tensorsLeaked: tf.memory().numTensors - before };
+}
+
+/**
+ * Two train steps (step.ts: clipping at 0.01, so the coefficient is below 1) of the hone-micro LoRA
+ * model: each step's loss, norm and weights check, then every trainable weight.
+ */
+async function microTrainSteps(): Promise<tf.Tensor[]> {
+  const preset = benchPreset('micro');
+  const decoder = Decoder.fromHost(preset.config, randomWeightEntries(preset.config, 6));
+  const model = createPeftModel(decoder, { name: 'lora', config: benchMethodConfig(benchMethods(['lora'])[0]) }, 6);
+  const optimizer = new AdamW({ betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.01 });
+  try {
+    model.training = true;
+    const params = model.trainableVariables();
+    const batch = benchBatch(preset, 6);
+    const numbers: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      const r = await trainStep((ids, mask, packed) => model.forward(ids, mask, packed), params, [batch], optimizer, { learningRate: 1e-2, maxGradNorm: 0.01 });
+      if (r.skipped || !r.weightsFinite || !(r.gradNorm > 0.01)) throw new Error(`microTrainSteps: step ${i} ${JSON.stringify(r)}`);
+      numbers.push(r.loss, r.gradNorm);
+    }
+    return [tf.tensor1d(numbers), ...[...params.values()].map((p) => p.clone())];
+  } finally {
+    optimizer.dispose();
+    model.dispose();
+    decoder.dispose();
   }
 }
 

@@ -41,8 +41,60 @@ export function scopedGrad(fn: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[
 }
 
 /** a [n, k] · b [k, m], plain. */
-function plain(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+export function plain(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
   return tf.matMul(a, b);
+}
+
+// XNNPACK, behind tfjs-backend-wasm's matmul, packs the right-hand operand and caches the packed
+// copy, keyed by that tensor, until the tensor is disposed (batch_mat_mul_impl.cc's operator cache).
+// A frozen weight that is ever a plain right-hand operand (the input gradient dy·W of an [out, in]
+// weight, GPT-2's forward x·W) is therefore held twice for as long as the model lives: about 1× the
+// weights more at the step's peak (measured on smollm2-135m, docs/PERFORMANCE.md). In the memory-
+// lean mode (gradient checkpointing) those products multiply by row chunks of the weight copied
+// out for the product, so every packed copy is transient and at most one chunk's size.
+let transientPacking = false;
+/** Weight chunks of at most this many floats (8 MB) in the lean mode. */
+const LEAN_CHUNK_FLOATS = 2 ** 21;
+
+/** Runs `fn` with frozen weights never left packed by a product (see above); ops capture the mode when built. */
+export function withTransientPacking<T>(fn: () => T): T {
+  const before = transientPacking;
+  transientPacking = true;
+  try {
+    return fn();
+  } finally {
+    transientPacking = before;
+  }
+}
+
+/** Whether ops built now keep frozen weights out of XNNPACK's cache (withTransientPacking). */
+export function transientPackingOn(): boolean {
+  return transientPacking;
+}
+
+/**
+ * a [n, k] · w [k, m] for a frozen weight w: plain, or with `transient` as a sum over row chunks of
+ * w copied out (a contiguous slice is a copy) times the matching column slices of a, so that what
+ * XNNPACK packs and caches is a temporary, freed with it at the end of the enclosing scope.
+ */
+export function timesFrozen(a: tf.Tensor2D, w: tf.Tensor2D, transient: boolean): tf.Tensor2D {
+  if (!transient) return plain(a, w);
+  const [k, m] = w.shape;
+  const chunkRows = Math.max(1, Math.floor(LEAN_CHUNK_FLOATS / m));
+  if (chunkRows >= k) return tf.tidy(() => plain(a, tf.slice(w, [0, 0], [k, m]))); // one copy of w, gone with its packing
+  let sum: tf.Tensor2D | null = null;
+  for (let row = 0; row < k; row += chunkRows) {
+    const rows = Math.min(chunkRows, k - row);
+    const part = tf.tidy(() => plain(tf.slice(a, [0, row], [-1, rows]), tf.slice(w, [row, 0], [rows, m]))); // [n, m], its copies gone
+    if (sum === null) sum = part;
+    else {
+      const next: tf.Tensor2D = tf.add(sum, part);
+      sum.dispose();
+      part.dispose();
+      sum = next;
+    }
+  }
+  return sum!;
 }
 
 /**
@@ -50,7 +102,7 @@ function plain(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
  * rows are fewer (n·(k + m) < m·k: decoding, short prompts) it is cheaper to compute (w · aᵀ)ᵀ,
  * transposing the small operands instead, with the big weight as a plain left operand.
  */
-function timesTransposed(a: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
+export function timesTransposed(a: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
   const [n, k] = a.shape;
   const m = w.shape[0];
   if (n * (k + m) < m * k) return tf.transpose(tf.matMul(w, tf.transpose(a))); // [n, m]
@@ -58,7 +110,7 @@ function timesTransposed(a: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
 }
 
 /** aᵀ · b for a [n, k], b [n, m] → [k, m]: transpose whichever of a or the result is smaller. */
-function transposedTimes(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+export function transposedTimes(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
   const [n, k] = a.shape;
   const m = b.shape[1];
   // (bᵀ · a)ᵀ transposes b [n, m] and the [m, k] result; aᵀ · b transposes a [n, k] only
@@ -67,11 +119,16 @@ function transposedTimes(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
 }
 
 /** x [N, in] times the weight: x·w for 'in-out', x·wᵀ for 'out-in'. */
-function forwardProduct(x: tf.Tensor2D, weight: tf.Tensor2D, layout: WeightLayout): tf.Tensor2D {
-  return layout === 'in-out' ? plain(x, weight) : timesTransposed(x, weight);
+export function forwardProduct(x: tf.Tensor2D, weight: tf.Tensor2D, layout: WeightLayout, transient = false): tf.Tensor2D {
+  return layout === 'in-out' ? timesFrozen(x, weight, transient) : timesTransposed(x, weight);
 }
 
-function isTrainable(t: tf.Tensor | null): boolean {
+/** The input gradient dy [N, out] · Wᵀ in [in, out] terms → [N, in]: plain for an [out, in] weight. */
+export function inputGradient(dy: tf.Tensor2D, weight: tf.Tensor2D, layout: WeightLayout, transient = false): tf.Tensor2D {
+  return layout === 'out-in' ? timesFrozen(dy, weight, transient) : timesTransposed(dy, weight);
+}
+
+export function isTrainable(t: tf.Tensor | null): boolean {
   return t instanceof tf.Variable && t.trainable;
 }
 
@@ -97,10 +154,12 @@ export function linearRows(x: tf.Tensor2D, weight: tf.Tensor2D, layout: WeightLa
   const inputs: tf.Tensor[] = [x];
   if (trainWeight) inputs.push(weight);
   if (trainBias) inputs.push(bias!);
+  // a trained weight is no cached operand: its packed copy is per call anyway (it changes every step)
+  const transient = transientPacking && !trainWeight;
   const op = tf.customGrad(((...args: unknown[]) => {
     const save = args[args.length - 1] as tf.GradSaveFunc;
     const xIn = args[0] as tf.Tensor2D;
-    const product = forwardProduct(xIn, weight, layout); // [N, out]
+    const product = forwardProduct(xIn, weight, layout, transient); // [N, out]
     const value = bias ? tf.add(product, bias) : product; // [N, out]
     save([xIn, weight]);
     return {
@@ -108,8 +167,7 @@ export function linearRows(x: tf.Tensor2D, weight: tf.Tensor2D, layout: WeightLa
       gradFunc: scopedGrad((dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [savedX, savedW] = saved as tf.Tensor2D[];
         const dOut = dy as tf.Tensor2D; // [N, out]
-        // dx = dy · Wᵀ in [in, out] terms: plain for an [out, in] weight
-        const grads: tf.Tensor[] = [layout === 'out-in' ? plain(dOut, savedW) : timesTransposed(dOut, savedW)]; // [N, in]
+        const grads: tf.Tensor[] = [inputGradient(dOut, savedW, layout, transient)]; // [N, in]
         if (trainWeight) grads.push(layout === 'out-in' ? transposedTimes(dOut, savedX) : transposedTimes(savedX, dOut)); // [out, in] | [in, out]
         if (trainBias) grads.push(tf.sum(dOut, 0)); // [out]
         return grads;

@@ -6,7 +6,10 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Decoder, DecoderHooks } from '../../model/decoder';
 import type { HostTensor } from '../../model/safetensors';
-import { linearRows } from '../../model/ops/linear';
+import { fastPathsEnabled, isTrainable, linearRows } from '../../model/ops/linear';
+import { loraLinear, type LoraLinearWeights } from '../../model/ops/lora-linear';
+import { expectedWeights } from '../../model/weight-names';
+import { loraUpWebgpu, webgpuProgramsActive } from '../../kernels/webgpu';
 import { Rng } from '../../rng';
 import { kaimingUniform, normal, rngFor } from '../init';
 import { selectTargets, type LinearModule } from '../targets';
@@ -38,6 +41,8 @@ export class LoraMethod implements PeftMethod {
   /** after merge(): module weight name → the weight as it was before */
   private originals: Map<string, tf.Tensor> | null = null;
   private dropoutRng: Rng;
+  /** the biases the decoder adds (expectedWeights: GPT-2's, Qwen2's q/k/v, mlp_bias) */
+  private readonly biasNames: Set<string>;
 
   private constructor(
     private readonly decoder: Decoder,
@@ -45,6 +50,7 @@ export class LoraMethod implements PeftMethod {
     seed: number | undefined,
   ) {
     this.dropoutRng = rngFor(seed === undefined ? undefined : seed + 1);
+    this.biasNames = new Set([...expectedWeights(decoder.config).keys()].filter((name) => name.endsWith('.bias')));
   }
 
   get config(): Record<string, unknown> {
@@ -117,17 +123,38 @@ export class LoraMethod implements PeftMethod {
     const { scaling, dropout } = this.settings;
     return {
       linear: (name, x, base) => {
-        const y = base(x); // [..., out]
         const pair = this.pairs.get(name);
-        if (!pair) return y;
+        if (!pair) return base(x);
         const { inFeatures, outFeatures } = pair.module;
-        const input = training && dropout > 0 ? tf.dropout(x, dropout, undefined, this.dropoutRng.int(2 ** 31)) : x;
+        // dropout on the LoRA branch's input only (PEFT's lora_dropout), one seed per call as before
+        const dropped = training && dropout > 0 ? tf.dropout(x, dropout, undefined, this.dropoutRng.int(2 ** 31)) : null;
+        // wasm: the layer as one op with its backward written out (ops/lora-linear.ts)
+        const fused = fastPathsEnabled() ? this.frozenBase(pair.module) : null;
+        if (fused) return loraLinear(x, dropped, { ...fused, a: pair.a as tf.Tensor2D, b: pair.b as tf.Tensor2D, scaling });
+        const y = base(x); // [..., out]
+        const input = dropped ?? x;
         const flat = input.reshape([-1, inFeatures]); // [N, in]
         const down = linearRows(flat as tf.Tensor2D, pair.a as tf.Tensor2D, 'out-in'); // [N, r]
+        if (webgpuProgramsActive()) return loraUpWebgpu(y, down, pair.b as tf.Tensor2D, scaling); // WebGPU: B, ·scaling and + y in one program
         const up = linearRows(down, pair.b as tf.Tensor2D, 'out-in'); // [N, out]
         return tf.add(y, tf.mul(up, scaling).reshape([...x.shape.slice(0, -1), outFeatures])); // [..., out]
       },
     };
+  }
+
+  /**
+   * The module's base weight and bias as the decoder multiplies by them (blocks.ts linear, the
+   * tied head), or null when one is trained (no such method exists today; the composed path
+   * below differentiates them).
+   */
+  private frozenBase(module: LinearModule): Pick<LoraLinearWeights, 'weight' | 'layout' | 'bias'> | null {
+    const { decoder } = this;
+    const tiedHead = module.name === 'lm_head' && decoder.config.tieWordEmbeddings;
+    const weight = decoder.params.get(tiedHead ? decoder.embeddingName : `${module.name}.weight`) as tf.Tensor2D;
+    const biasName = `${module.name}.bias`;
+    const bias = this.biasNames.has(biasName) ? (decoder.params.get(biasName) as tf.Tensor1D) : null;
+    if (isTrainable(weight) || isTrainable(bias)) return null;
+    return { weight, layout: module.layout, bias };
   }
 
   /** The update B·A·scaling in the stored weight's layout ([in, out] for Conv1D). */
