@@ -4,7 +4,7 @@
 // virtualized; a running import can be cancelled through the worker API.
 import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
-import { assert, assertEqual, type BrowserTest } from './harness';
+import { assert, assertEqual, datasetRows, openData, type BrowserTest } from './harness';
 
 const RECORDS = [
   { instruction: 'Give three tips for staying healthy.', input: '', output: 'Eat well, move, sleep.' },
@@ -26,21 +26,6 @@ async function dropFile(page: Page, name: string, text: string): Promise<void> {
   const zone = page.getByTestId('dataset-drop');
   await zone.dispatchEvent('dragover', { dataTransfer });
   await zone.dispatchEvent('drop', { dataTransfer });
-}
-
-async function openData(page: Page): Promise<void> {
-  await page.getByTestId('nav-data').click();
-  await page.waitForFunction(() => document.querySelector('[data-testid="dataset-list"], [data-testid="datasets-empty"]')?.textContent?.includes('Loading') === false);
-}
-
-async function datasetRows(page: Page): Promise<{ name: string; count: string }[]> {
-  const items = page.getByTestId('dataset-item');
-  const rows = [];
-  for (let i = 0; i < (await items.count()); i++) {
-    const item = items.nth(i);
-    rows.push({ name: (await item.getByTestId('dataset-name').textContent()) ?? '', count: (await item.getByTestId('dataset-count').textContent()) ?? '' });
-  }
-  return rows;
 }
 
 async function reloadData(page: Page): Promise<void> {

@@ -11,7 +11,7 @@
 // Each reload waits for the state it interrupts (a progress value, a stage's text, a step), never
 // for a fixed time. The wasm backend keeps training and generation quick in headless Chromium.
 import type { Page } from 'playwright-core';
-import { assert, assertEqual, fixturePath, MODEL_FILES, waitForBackend, type BrowserTest } from './harness';
+import { assert, assertEqual, datasetRows, fixturePath, MODEL_FILES, openData, waitForBackend, type BrowserTest } from './harness';
 
 // ---- reading the store directly ----------------------------------------------------------------
 
@@ -179,21 +179,6 @@ async function dropBigFile(page: Page): Promise<void> {
   await dataTransfer.dispose();
 }
 
-async function openData(page: Page): Promise<void> {
-  await page.getByTestId('nav-data').click();
-  await page.waitForFunction(() => document.querySelector('[data-testid="dataset-list"], [data-testid="datasets-empty"]')?.textContent?.includes('Loading') === false);
-}
-
-async function listedDatasets(page: Page): Promise<{ name: string; count: string }[]> {
-  const items = page.getByTestId('dataset-item');
-  const rows = [];
-  for (let i = 0; i < (await items.count()); i++) {
-    const item = items.nth(i);
-    rows.push({ name: (await item.getByTestId('dataset-name').textContent()) ?? '', count: (await item.getByTestId('dataset-count').textContent()) ?? '' });
-  }
-  return rows;
-}
-
 async function reloadTo(page: Page, open: (page: Page) => Promise<void>): Promise<void> {
   await page.reload();
   await waitForBackend(page);
@@ -206,7 +191,7 @@ async function bigDatasetsAfterReload(page: Page, where: string): Promise<number
   assertConsistent(census, where);
   const big = census.datasets.filter((d) => d.name === 'reload-big');
   for (const d of big) assertEqual(d.counts.total, IMPORT_ROWS, `${where}: a stored reload-big dataset is whole`);
-  const listed = (await listedDatasets(page)).filter((d) => d.name === 'reload-big');
+  const listed = (await datasetRows(page)).filter((d) => d.name === 'reload-big');
   assertEqual(listed.length, big.length, `${where}: reload-big datasets listed in the Data view`);
   assert(listed.every((d) => d.count === IMPORT_ROWS.toLocaleString('en-US')), `${where}: listed counts ${JSON.stringify(listed)}`);
   return big.length;

@@ -109,3 +109,22 @@ export async function openHome(page: Page, url: string): Promise<void> {
   await waitForBackend(page);
   await page.getByTestId('home-model').or(page.getByTestId('home-missing')).waitFor({ timeout: 90_000 });
 }
+
+// ---- the Data view ------------------------------------------------------------------------------
+
+/** Opens the Data view and waits until its dataset list has loaded. */
+export async function openData(page: Page): Promise<void> {
+  await page.getByTestId('nav-data').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="dataset-list"], [data-testid="datasets-empty"]')?.textContent?.includes('Loading') === false);
+}
+
+/** The datasets the Data view lists, by name and shown count. */
+export async function datasetRows(page: Page): Promise<{ name: string; count: string }[]> {
+  const items = page.getByTestId('dataset-item');
+  const rows = [];
+  for (let i = 0; i < (await items.count()); i++) {
+    const item = items.nth(i);
+    rows.push({ name: (await item.getByTestId('dataset-name').textContent()) ?? '', count: (await item.getByTestId('dataset-count').textContent()) ?? '' });
+  }
+  return rows;
+}
