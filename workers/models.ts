@@ -62,6 +62,7 @@ export interface MemoryFitRequest {
   use: MemoryUse;
   batch?: number;
   sequenceLength?: number;
+  gradientCheckpointing?: boolean;
 }
 
 export interface MemoryFitAnswer extends MemoryEstimate {
@@ -88,7 +89,7 @@ export async function deviceLimits(): Promise<DeviceLimits> {
 }
 
 function fitMessage(config: ModelConfig, limits: DeviceLimits, request: MemoryFitRequest): MemoryFitAnswer {
-  const options = { use: request.use, batch: request.batch, sequenceLength: request.sequenceLength };
+  const options = { use: request.use, batch: request.batch, sequenceLength: request.sequenceLength, gradientCheckpointing: request.gradientCheckpointing };
   const estimate = estimateMemory(config, options);
   const fit = deviceFit(config, estimate, limits, options);
   return { ...estimate, fits: fit.fits, message: fit.message, limits };

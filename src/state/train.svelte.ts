@@ -165,7 +165,7 @@ export class TrainState {
     const use = spec.method.name === 'full' || spec.method.name === 'freeze' ? 'full' : 'peft';
     // advisory: when the check itself fails (no model loaded yet), the run's own errors speak
     const fit = await Promise.resolve()
-      .then(() => this.#api.checkMemoryFit({ modelId: spec.modelId, use, batch: spec.trainer.batchSize, sequenceLength: spec.maxLength }))
+      .then(() => this.#api.checkMemoryFit({ modelId: spec.modelId, use, batch: spec.trainer.batchSize, sequenceLength: spec.maxLength, gradientCheckpointing: spec.trainer.gradientCheckpointing }))
       .catch(() => null);
     if (fit && !fit.fits) {
       this.error = `This run will not fit on this device: ${fit.message}`;

@@ -49,6 +49,26 @@ describe('deviceFit', () => {
     // 8 GB is Chromium's cap ("8 GB or more"): not a reason to refuse
     expect(deviceFit(smol, full, { ...noLimits, deviceMemoryGb: 8 }, { use: 'full' }).fits).toBe(true);
   });
+
+  it('gradient checkpointing: suggested when a run does not fit, and counted as block inputs plus one block', () => {
+    const smol = config('HuggingFaceTB/SmolLM2-360M');
+    const plain = estimateMemory(smol, { use: 'peft' });
+    const refusal = deviceFit(smol, plain, { ...noLimits, deviceMemoryGb: 4 }, { use: 'peft' });
+    expect(refusal.message).toContain('Suggestion: turn on gradient checkpointing, use a smaller batch or shorter sequences, or pick a smaller model');
+    const lean = estimateMemory(smol, { use: 'peft', gradientCheckpointing: true });
+    // 360M, batch 4 × 256: 32 layers × 1,024 tokens × 960 kept, one block (8d + 3f + heads·T per token) and the logits twice
+    const tokens = 4 * 256;
+    const perLayer = tokens * (8 * 960 + 3 * 2560 + 15 * 256);
+    expect([smol.numLayers, smol.hiddenSize, smol.intermediateSize, smol.numHeads, smol.vocabSize]).toEqual([32, 960, 2560, 15, 49152]);
+    expect(lean.activationBytes).toBe(4 * (32 * tokens * 960 + perLayer + 2 * tokens * 49152));
+    expect(plain.activationBytes).toBe(4 * (32 * perLayer + 2 * tokens * 49152));
+    const fit = deviceFit(smol, lean, { ...noLimits, deviceMemoryGb: 4 }, { use: 'peft', gradientCheckpointing: true });
+    expect(fit).toMatchObject({ fits: true, message: null });
+    // already on: not suggested again
+    const big = estimateMemory(smol, { use: 'peft', batch: 64, sequenceLength: 2048, gradientCheckpointing: true });
+    const stillTooBig = deviceFit(smol, big, { ...noLimits, deviceMemoryGb: 4 }, { use: 'peft', gradientCheckpointing: true });
+    expect(stillTooBig.message).toContain('Suggestion: use a smaller batch or shorter sequences, or pick a smaller model');
+  });
 });
 
 describe('pullModel refuse hook', () => {

@@ -24,6 +24,8 @@ export interface MemoryOptions {
   batch?: number;
   /** tokens per row (default min(256, positions), the CLI's train default) */
   sequenceLength?: number;
+  /** recompute each block in the backward: only block inputs are kept, plus one block's activations at a time */
+  gradientCheckpointing?: boolean;
 }
 
 /**
@@ -53,7 +55,9 @@ export function estimateMemory(config: ModelConfig, options: MemoryOptions = {})
     // (~4 d), the FFN's hidden activations (~3 f), and the attention probabilities (heads · T);
     // the logits (V per token, twice for the softmax) once.
     const perLayer = tokens * (8 * config.hiddenSize + 3 * config.intermediateSize + config.numHeads * time);
-    activationBytes = 4 * (config.numLayers * perLayer + 2 * tokens * config.vocabSize);
+    // with checkpointing each block keeps only its input (d per token) and one block is live again in the backward
+    const kept = options.gradientCheckpointing ? config.numLayers * tokens * config.hiddenSize + perLayer : config.numLayers * perLayer;
+    activationBytes = 4 * (kept + 2 * tokens * config.vocabSize);
   }
   return { parameters, weightsBytes, optimizerBytes, activationBytes, totalBytes: weightsBytes + optimizerBytes + activationBytes };
 }
@@ -117,9 +121,9 @@ export function deviceFit(config: ModelConfig, estimate: MemoryEstimate, limits:
   if (problems.length === 0) return { fits: true, message: null, largestTensorBytes: largest };
   const suggestion =
     use === 'full'
-      ? 'train with LoRA instead of full fine-tuning, or pick a smaller model'
+      ? `train with LoRA instead of full fine-tuning${options.gradientCheckpointing ? '' : ', turn on gradient checkpointing'}, or pick a smaller model`
       : use === 'peft'
-        ? 'use a smaller batch or shorter sequences, or pick a smaller model'
+        ? `${options.gradientCheckpointing ? '' : 'turn on gradient checkpointing, '}use a smaller batch or shorter sequences, or pick a smaller model`
         : 'pick a smaller model (see the cards below), or use the CLI, which has no browser limits';
   return { fits: false, message: `${problems.join('; ')}. Suggestion: ${suggestion}`, largestTensorBytes: largest };
 }
