@@ -40,6 +40,9 @@ async function startPreview(): Promise<{ server: PreviewServer; baseUrl: string 
   return { server, baseUrl: `http://127.0.0.1:${address.port}/` };
 }
 
+/** the most one browser test may take (the slowest pass in ~2–3 min on SwiftShader here) */
+const TEST_LIMIT_MS = 12 * 60_000;
+
 const started = Date.now();
 let passed = 0;
 let failed = 0;
@@ -93,7 +96,16 @@ try {
       }
       const t0 = Date.now();
       try {
-        await test.run({ context, page, baseUrl: preview.baseUrl, log });
+        // a test that hangs fails, named, instead of holding CI until it is killed
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const limit = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`timed out after ${TEST_LIMIT_MS / 1000} s (the runner's per-test limit)`)), TEST_LIMIT_MS);
+        });
+        try {
+          await Promise.race([test.run({ context, page, baseUrl: preview.baseUrl, log }), limit]);
+        } finally {
+          clearTimeout(timer);
+        }
         passed++;
         console.log(`  ✓ ${test.name} (${Date.now() - t0} ms)`);
       } catch (err) {
