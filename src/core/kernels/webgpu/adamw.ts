@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { AdamWAttrs } from '../adamw-kernel';
 import type { TensorInfo } from '../kernel-io';
-import { HoneProgram, runProgram } from './program';
+import { HoneProgram, runKernelFirst as run, runProgram } from './program';
 import { maxProgramInputs } from './stats';
 
 type KernelArgs = { inputs: Record<string, TensorInfo | undefined>; backend: unknown; attrs: Record<string, unknown> };
@@ -87,10 +87,6 @@ export const ADAMW_KERNELS: Record<string, (args: KernelArgs) => TensorInfo[]> =
   HoneWebgpuAdamParam: update,
 };
 
-function run(name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown>): tf.Tensor {
-  const out = tf.engine().runKernel(name, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor | tf.Tensor[];
-  return Array.isArray(out) ? out[0] : out;
-}
 
 /**
  * The new moments of a group (a new tensor): `grads[i]` is member i's gradient, or null to keep

@@ -5,17 +5,13 @@
 // autograd also keeps every intermediate alive for the backward. Only the inputs are saved
 // (RMSNorm's backward recomputes the row's inverse RMS from x).
 import * as tf from '@tensorflow/tfjs';
-import { scopedGrad } from '../../model/ops/linear'; // customGrad calls its gradient outside any tidy
+import { isTrainable, scopedGrad } from '../../model/ops/linear'; // customGrad calls its gradient outside any tidy
 import { registerWebgpuKernels } from './kernels';
 
 function run(name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown> = {}): tf.Tensor[] {
   registerWebgpuKernels(); // once; a caller may reach these without webgpuFastPaths()
   const out = tf.engine().runKernel(name, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap);
   return Array.isArray(out) ? (out as tf.Tensor[]) : [out as tf.Tensor];
-}
-
-function isTrainable(t: tf.Tensor): boolean {
-  return t instanceof tf.Variable && t.trainable;
 }
 
 /** LlamaRMSNorm x [N, d] · rsqrt(mean(x²) + eps) · w [d]; gradients to x, and to w when it is a trainable variable. */

@@ -6,7 +6,7 @@
 // called once per thread with the flat thread index (the dispatch is one-dimensional).
 // Shapes are baked into the code as constants, so each program's shaderKey names them: the backend
 // caches compiled pipelines by shaderKey plus the inputs' ranks and dtypes, not their sizes.
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import type { TensorInfo } from '../kernel-io';
 
 const WORKGROUP = 64;
@@ -72,4 +72,10 @@ export function runProgram(backend: unknown, program: HoneProgram, inputs: Tenso
 export function wgslFloat(value: number): string {
   const text = String(Math.fround(value));
   return /[.eE]/.test(text) ? text : `${text}.0`;
+}
+
+/** Runs a registered kernel by name and returns its (first) output tensor. */
+export function runKernelFirst(name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown>): tf.Tensor {
+  const out = tf.engine().runKernel(name, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor | tf.Tensor[];
+  return Array.isArray(out) ? out[0] : out;
 }

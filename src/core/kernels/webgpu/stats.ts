@@ -10,7 +10,7 @@
 // The weights check is 0 exactly when every weight is finite, as weightsFiniteProbe's Σ(w·0) is.
 import * as tf from '@tensorflow/tfjs';
 import type { TensorInfo } from '../kernel-io';
-import { HoneProgram, runProgram } from './program';
+import { HoneProgram, runKernelFirst as run, runProgram } from './program';
 
 type KernelArgs = { inputs: Record<string, TensorInfo | undefined>; backend: unknown; attrs: Record<string, unknown> };
 
@@ -100,10 +100,6 @@ export const STATS_KERNELS: Record<string, (args: KernelArgs) => TensorInfo[]> =
   HoneWebgpuStepStats: combine,
 };
 
-function run(name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown>): tf.Tensor {
-  const out = tf.engine().runKernel(name, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor | tf.Tensor[];
-  return Array.isArray(out) ? out[0] : out;
-}
 
 /**
  * [loss, global gradient norm, non-finite weight values] as one float32 tensor [3] (the caller
